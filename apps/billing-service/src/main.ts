@@ -1,0 +1,6 @@
+import 'reflect-metadata';
+import { runHttpService } from '@app/platform';
+import { AppModule } from './app.module';
+import { envSchema } from './config/env';
+
+runHttpService('billing-service', AppModule, envSchema);

@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
+
+export const envSchema = z.object({
+  ...commonEnv.shape,
+  ...postgresEnv.shape,
+  ...redisEnv.shape,
+  PORT: port(8003),
+  POSTGRES_DB: z.string().min(1).default('instance'),
+});
+
+export type Config = z.infer<typeof envSchema>;

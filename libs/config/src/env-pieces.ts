@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Env booleans: only the spellings people actually use, anything else is an error. */
+export const envBoolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+
+export const commonEnv = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  BASE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/, 'must be a DNS name')
+    .default('localhost'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
+});
+
+export const postgresEnv = z.object({
+  POSTGRES_HOST: z.string().min(1).default('127.0.0.1'),
+  POSTGRES_PORT: port(5432),
+  /** Only read so the DB-user guard can refuse it; services never receive the admin password. */
+  POSTGRES_USER: z.string().optional(),
+  DB_SERVICE_USER: z.string().optional(),
+  DB_SERVICE_PASSWORD: z.string().optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  DB_RUN_MIGRATIONS: envBoolean(true),
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+});
+
+export const redisEnv = z.object({
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+});
+
+export type CommonEnv = z.infer<typeof commonEnv>;
+export type PostgresEnv = z.infer<typeof postgresEnv> & { POSTGRES_DB: string };
+export type RedisEnv = z.infer<typeof redisEnv>;

@@ -1,0 +1,2 @@
+export * from './instance-lifecycle';
+export * from './events';

@@ -1,0 +1,62 @@
+/** Observed status of an Odoo instance, as the worker last saw it. */
+export const INSTANCE_STATUSES = [
+  'pending',
+  'provisioning',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'restarting',
+  'suspended',
+  'backing_up',
+  'restoring',
+  'upgrading',
+  'terminating',
+  'terminated',
+  'error',
+  'container_missing',
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+/** What the platform wants the instance to be; the worker converges the observed status to it. */
+export const DESIRED_STATES = ['running', 'stopped', 'suspended', 'terminated'] as const;
+export type DesiredState = (typeof DESIRED_STATES)[number];
+
+export const INSTANCE_ACTIONS = [
+  'start',
+  'stop',
+  'restart',
+  'suspend',
+  'unsuspend',
+  'backup',
+  'restore',
+  'upgrade',
+  'terminate',
+] as const;
+export type InstanceAction = (typeof INSTANCE_ACTIONS)[number];
+
+/**
+ * The one table of which action is allowed in which status, used by the API (409 otherwise) and the
+ * worker alike. Transitional statuses allow only terminate, so a stuck step can always be abandoned.
+ */
+export const ALLOWED_ACTIONS: Record<InstanceStatus, readonly InstanceAction[]> = {
+  pending: ['terminate'],
+  provisioning: ['terminate'],
+  starting: ['stop', 'terminate'],
+  running: ['stop', 'restart', 'suspend', 'backup', 'upgrade', 'terminate'],
+  stopping: ['terminate'],
+  stopped: ['start', 'suspend', 'backup', 'restore', 'upgrade', 'terminate'],
+  restarting: ['terminate'],
+  suspended: ['unsuspend', 'backup', 'terminate'],
+  backing_up: ['terminate'],
+  restoring: ['terminate'],
+  upgrading: ['terminate'],
+  terminating: [],
+  terminated: [],
+  error: ['start', 'stop', 'restart', 'restore', 'terminate'],
+  container_missing: ['start', 'restore', 'terminate'],
+};
+
+export function isActionAllowed(status: InstanceStatus, action: InstanceAction): boolean {
+  return ALLOWED_ACTIONS[status].includes(action);
+}

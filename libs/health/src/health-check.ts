@@ -1,0 +1,42 @@
+/** One dependency the service needs. `check` throws when the dependency is unusable. */
+export interface HealthCheck {
+  readonly name: string;
+  check(): Promise<Record<string, unknown> | void>;
+}
+
+export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
+export const SERVICE_INFO = Symbol('SERVICE_INFO');
+
+export interface ServiceInfo {
+  name: string;
+  version: string;
+}
+
+export interface CheckResult {
+  status: 'up' | 'down';
+  latency_ms: number;
+  error?: string;
+  [detail: string]: unknown;
+}
+
+export async function runCheck(check: HealthCheck, timeoutMs: number): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const details = await Promise.race([
+      check.check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'up', latency_ms: Math.round(performance.now() - started), ...(details ?? {}) };
+  } catch (error) {
+    return {
+      status: 'down',
+      latency_ms: Math.round(performance.now() - started),
+      error: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

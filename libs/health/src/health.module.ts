@@ -1,0 +1,82 @@
+import { Controller, DynamicModule, Get, HttpStatus, Inject, Module, Res, Type } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { HEALTH_CHECKS, runCheck, SERVICE_INFO } from './health-check';
+import type { HealthCheck, ServiceInfo } from './health-check';
+
+const CHECK_TIMEOUT_MS = 3000;
+
+@ApiTags('health')
+@Controller('health')
+class HealthController {
+  constructor(
+    @Inject(SERVICE_INFO) private readonly service: ServiceInfo,
+    @Inject(HEALTH_CHECKS) private readonly checks: HealthCheck[],
+  ) {}
+
+  /** Liveness: the process answers. No dependency is touched, so a database outage never restarts it. */
+  @Get()
+  live() {
+    return {
+      status: 'healthy',
+      service: this.service.name,
+      version: this.service.version,
+      uptime_seconds: Math.round(process.uptime()),
+    };
+  }
+
+  @Get('database')
+  async database(@Res({ passthrough: true }) reply: FastifyReply) {
+    const check = this.checks.find((c) => c.name === 'database');
+    if (!check) {
+      reply.status(HttpStatus.NOT_FOUND);
+      return { status: 'unhealthy', service: this.service.name, database: 'not_used' };
+    }
+    const result = await runCheck(check, CHECK_TIMEOUT_MS);
+    if (result.status === 'down') reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+    const { status, ...details } = result;
+    return {
+      status: status === 'up' ? 'healthy' : 'unhealthy',
+      service: this.service.name,
+      database: status === 'up' ? 'connected' : 'disconnected',
+      ...details,
+    };
+  }
+
+  /** Readiness: every dependency answers. */
+  @Get('ready')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const results = await Promise.all(
+      this.checks.map(async (c) => [c.name, await runCheck(c, CHECK_TIMEOUT_MS)] as const),
+    );
+    const ready = results.every(([, r]) => r.status === 'up');
+    if (!ready) reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+    return {
+      status: ready ? 'ready' : 'not_ready',
+      service: this.service.name,
+      checks: Object.fromEntries(results),
+    };
+  }
+}
+
+@Module({})
+export class HealthModule {
+  /** `checks` are providers available in the importing app (exported by their own modules). */
+  static forRoot(
+    service: ServiceInfo,
+    checks: Type<HealthCheck>[],
+    imports: DynamicModule['imports'] = [],
+  ): DynamicModule {
+    return {
+      module: HealthModule,
+      imports,
+      controllers: [HealthController],
+      providers: [
+        { provide: SERVICE_INFO, useValue: service },
+        ...checks,
+        { provide: HEALTH_CHECKS, inject: checks, useFactory: (...instances: HealthCheck[]) => instances },
+      ],
+      exports: [SERVICE_INFO],
+    };
+  }
+}

@@ -1,0 +1,101 @@
+import { INestApplicationContext, Logger, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ConfigValidationError, loadConfig } from '@app/config';
+import { JsonLogger } from './json-logger';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function createFastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+}
+
+export interface HttpAppOptions {
+  service: string;
+  version?: string;
+  description?: string;
+  logger?: JsonLogger | false;
+}
+
+/** Builds a service exactly as production runs it; e2e tests call this too. */
+export async function createHttpApp(module: Type, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, createFastifyAdapter(), {
+    abortOnError: false,
+    bufferLogs: options.logger !== false,
+    logger: options.logger === false ? false : undefined,
+  });
+  if (options.logger) app.useLogger(options.logger);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle(options.service)
+      .setDescription(options.description ?? `${options.service} API`)
+      .setVersion(options.version ?? '0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  await app.init();
+  return app;
+}
+
+/** Prints one clear line for the fatal startup errors and exits non-zero; anything else with its stack. */
+export function exitOnStartupError(service: string, error: unknown): never {
+  if (error instanceof ConfigValidationError) {
+    process.stderr.write(`${service}: ${error.message}\n`);
+  } else if (error instanceof Error && error.name === 'DbUserGuardError') {
+    process.stderr.write(`${service}: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `${service}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+}
+
+export interface ServiceMain<S extends z.ZodType> {
+  service: string;
+  envSchema: S;
+  /** Checks that must pass before Nest starts (e.g. the DB-user guard's credential checks). */
+  preflight?: (config: z.infer<S>) => void;
+  start: (config: z.infer<S>, logger: JsonLogger) => Promise<INestApplicationContext>;
+}
+
+/** main.ts of every app: validate config, run preflight checks, start, and make shutdown bounded. */
+export async function runService<S extends z.ZodType>(spec: ServiceMain<S>): Promise<void> {
+  try {
+    const config = loadConfig(spec.envSchema) as z.infer<S> & {
+      LOG_LEVEL?: string;
+      SHUTDOWN_TIMEOUT_MS?: number;
+    };
+    spec.preflight?.(config);
+    const logger = new JsonLogger(spec.service, config.LOG_LEVEL);
+    const app = await spec.start(config, logger);
+    const timeout = config.SHUTDOWN_TIMEOUT_MS ?? 10000;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        setTimeout(() => {
+          logger.error(`shutdown took longer than ${timeout} ms, exiting`, undefined, 'Shutdown');
+          process.exit(1);
+        }, timeout).unref();
+        void app.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      });
+    }
+    new Logger('Bootstrap').log(`${spec.service} started`);
+  } catch (error) {
+    exitOnStartupError(spec.service, error);
+  }
+}

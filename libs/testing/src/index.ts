@@ -1,0 +1,4 @@
+export * from './test-env';
+export * from './admin-sql';
+export * from './tcp-proxy';
+export * from './service-harness';

@@ -1,0 +1,39 @@
+import { Type } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { createHttpApp } from '@app/http';
+
+export interface ServiceHarness {
+  app: NestFastifyApplication;
+  request(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots a service's real AppModule exactly as main.ts does, with `env` applied to process.env while the
+ * modules are instantiated (the config is validated then), and restored afterwards.
+ */
+export async function startService(
+  module: Type,
+  service: string,
+  env: Record<string, string>,
+): Promise<ServiceHarness> {
+  const saved = new Map(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  let app: NestFastifyApplication;
+  try {
+    app = await createHttpApp(module, { service, logger: false });
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  await fastify.ready();
+  return {
+    app,
+    request: (options) => fastify.inject(options),
+    close: () => app.close(),
+  };
+}

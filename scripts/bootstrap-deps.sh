@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Makes sure Postgres, Redis and a Docker engine are reachable, installing and starting local ones when
+# they are missing (Debian, as root). Shared by `npm test` and `npm run start:local`. Safe to run twice.
+# On other machines, point POSTGRES_HOST/POSTGRES_PORT, REDIS_URL and DOCKER_HOST at what you have.
+set -euo pipefail
+
+log() { echo "bootstrap: $*"; }
+is_root() { [[ $(id -u) -eq 0 ]]; }
+apt_updated=0
+apt_install() {
+  is_root || { log "cannot install $* (not root); install it or point the env at an existing one" >&2; return 1; }
+  if [[ $apt_updated -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+wait_for() { # description, attempts, command...
+  local what=$1 attempts=$2
+  shift 2
+  for ((i = 0; i < attempts; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  log "$what did not come up" >&2
+  return 1
+}
+
+pg_host=${POSTGRES_HOST:-127.0.0.1}
+pg_port=${POSTGRES_PORT:-5432}
+is_local() { [[ $1 == 127.0.0.1 || $1 == localhost || $1 == ::1 ]]; }
+
+# --- Postgres ---
+command -v pg_isready >/dev/null || apt_install postgresql
+if ! pg_isready -q -h "$pg_host" -p "$pg_port"; then
+  if is_local "$pg_host"; then
+    if ! command -v pg_lsclusters >/dev/null || [[ -z $(pg_lsclusters -h 2>/dev/null) ]]; then
+      apt_install postgresql
+    fi
+    cluster=$(pg_lsclusters -h | awk -v p="$pg_port" '$3 == p {print $1" "$2; exit}')
+    [[ -n $cluster ]] || cluster=$(pg_lsclusters -h | awk '{print $1" "$2; exit}')
+    log "starting Postgres cluster $cluster"
+    # shellcheck disable=SC2086
+    pg_ctlcluster $cluster start || true
+  fi
+  wait_for "Postgres at $pg_host:$pg_port" 30 pg_isready -q -h "$pg_host" -p "$pg_port"
+fi
+log "Postgres is up at $pg_host:$pg_port"
+
+# --- Redis ---
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379}
+redis_hostport=${redis_url#*://}
+redis_hostport=${redis_hostport##*@}
+redis_hostport=${redis_hostport%%/*}
+redis_host=${redis_hostport%%:*}
+redis_port=${redis_hostport##*:}
+[[ $redis_port == "$redis_hostport" ]] && redis_port=6379
+command -v redis-cli >/dev/null || apt_install redis-server
+if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
+  if is_local "$redis_host"; then
+    command -v redis-server >/dev/null || apt_install redis-server
+    log "starting redis-server on $redis_port"
+    redis-server --daemonize yes --port "$redis_port" --bind 127.0.0.1 --appendonly yes \
+      --dir "${TMPDIR:-/tmp}" --appendfilename "saasodoo-redis-$redis_port.aof" >/dev/null
+  fi
+  wait_for "Redis at $redis_url" 30 redis-cli -u "$redis_url" ping
+fi
+log "Redis is up at $redis_url"
+
+# --- Docker ---
+if [[ ${SKIP_DOCKER:-0} != 1 ]]; then
+  command -v docker >/dev/null && command -v dockerd >/dev/null || [[ -n ${DOCKER_HOST:-} ]] || apt_install docker.io
+  if ! docker info >/dev/null 2>&1; then
+    if [[ -z ${DOCKER_HOST:-} || ${DOCKER_HOST} == unix:///var/run/docker.sock ]]; then
+      command -v dockerd >/dev/null || apt_install docker.io
+      log "starting dockerd"
+      nohup dockerd >/var/log/saasodoo-dockerd.log 2>&1 &
+    fi
+    wait_for "Docker engine" 60 docker info
+  fi
+  log "Docker engine is up ($(docker info --format '{{.ServerVersion}}'))"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds every app to dist/apps/<app>/main.js (webpack bundles the shared libs; node_modules stay external).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+apps=(user-service tenant-service instance-service billing-service instance-worker)
+for app in "${@:-${apps[@]}}"; do
+  npx --no-install nest build "$app"
+done

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command (npm test): brings up Postgres, Redis and Docker when missing, prepares the *_test
+# databases and roles, then runs lint, build and every test against the real services.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Test settings: .env.example's defaults, unless the environment says otherwise.
+while IFS='=' read -r key value; do
+  [[ -z $key || $key == \#* ]] && continue
+  [[ -z ${!key+x} ]] && export "$key=$value"
+done < .env.example
+export NODE_ENV=test DB_NAME_SUFFIX=_test TEST_DB_SUFFIX=_test
+
+bash scripts/bootstrap-deps.sh
+bash infrastructure/postgres/setup-host.sh
+[[ -d node_modules ]] || npm ci
+if [[ -f infrastructure/odoo-stub/build.sh ]]; then bash infrastructure/odoo-stub/build.sh; fi
+
+echo "== lint"
+npm run --silent lint
+echo "== build"
+npm run --silent build
+echo "== tests"
+node node_modules/jest/bin/jest.js --runInBand "$@"
