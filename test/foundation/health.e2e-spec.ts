@@ -3,6 +3,7 @@ import { ServiceName } from '@app/database';
 import { serviceTestEnv, startService, ServiceHarness, TcpProxy } from '@app/testing';
 import { AppModule as BillingModule } from '../../apps/billing-service/src/app.module';
 import { AppModule as InstanceModule } from '../../apps/instance-service/src/app.module';
+import { AppModule as WorkerModule } from '../../apps/instance-worker/src/app.module';
 import { AppModule as TenantModule } from '../../apps/tenant-service/src/app.module';
 import { AppModule as UserModule } from '../../apps/user-service/src/app.module';
 
@@ -138,5 +139,44 @@ describe('database outage', () => {
     await proxy.start();
     const back = await harness.request({ method: 'GET', url: '/health/database' });
     expect(back.statusCode).toBe(200);
+  });
+});
+
+describe('instance-worker health server', () => {
+  let harness: ServiceHarness;
+  beforeAll(async () => {
+    harness = await startService(WorkerModule, 'instance-worker', serviceTestEnv('instance-worker'));
+  });
+  afterAll(() => harness.close());
+
+  it('is ready only with Postgres, Redis and the Docker engine', async () => {
+    const res = await harness.request({ method: 'GET', url: '/health/ready' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'ready',
+      service: 'instance-worker',
+      checks: {
+        database: { status: 'up' },
+        redis: { status: 'up' },
+        docker: { status: 'up', server_version: expect.any(String) },
+      },
+    });
+  });
+
+  it('reports Docker down when the engine cannot be reached', async () => {
+    const broken = await startService(
+      WorkerModule,
+      'instance-worker',
+      serviceTestEnv('instance-worker', { DOCKER_HOST: 'unix:///nonexistent/docker.sock' }),
+    );
+    try {
+      const res = await broken.request({ method: 'GET', url: '/health/ready' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({
+        checks: { docker: { status: 'down' }, database: { status: 'up' } },
+      });
+    } finally {
+      await broken.close();
+    }
   });
 });

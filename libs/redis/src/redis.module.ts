@@ -10,6 +10,7 @@ export function createRedisClient(url: string, name: string): Redis {
     connectionName: name,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
+    lazyConnect: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
 }

@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import axios, { AxiosInstance, isAxiosError } from 'axios';
+import { z } from 'zod';
+import { AUTH_SETTINGS } from './auth.env';
+import type { AuthSettings } from './auth.env';
+import { INTERNAL_TOKEN_HEADER } from './auth.types';
+
+export type InternalCallFailure = 'timeout' | 'unreachable' | 'http_status' | 'invalid_response';
+
+/** A call to another service's internal API failed; `reason` says how. */
+export class InternalCallError extends Error {
+  constructor(
+    readonly url: string,
+    readonly reason: InternalCallFailure,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(`${url}: ${message}`);
+    this.name = 'InternalCallError';
+  }
+}
+
+export interface InternalRequestOptions {
+  /** Overrides INTERNAL_HTTP_TIMEOUT_MS for this call. */
+  timeoutMs?: number;
+  /** Propagated as x-request-id so the call can be followed across services. */
+  requestId?: string;
+}
+
+/**
+ * Service-to-service calls to `/internal/*`: the service credential on every request, short timeouts, no
+ * proxy, no redirects, and the answer validated against the caller's schema.
+ */
+@Injectable()
+export class InternalHttpClient {
+  private readonly http: AxiosInstance;
+
+  constructor(@Inject(AUTH_SETTINGS) settings: AuthSettings) {
+    this.http = axios.create({
+      timeout: settings.internalHttpTimeoutMs,
+      headers: { [INTERNAL_TOKEN_HEADER]: settings.internalApiToken, accept: 'application/json' },
+      maxRedirects: 0,
+      proxy: false,
+      validateStatus: () => true,
+    });
+  }
+
+  get<T>(
+    baseUrl: string,
+    path: string,
+    schema: z.ZodType<T>,
+    options: InternalRequestOptions = {},
+  ): Promise<T> {
+    return this.request('GET', baseUrl, path, undefined, schema, options);
+  }
+
+  post<T>(
+    baseUrl: string,
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    options: InternalRequestOptions = {},
+  ): Promise<T> {
+    return this.request('POST', baseUrl, path, body, schema, options);
+  }
+
+  private async request<T>(
+    method: 'GET' | 'POST',
+    baseUrl: string,
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    options: InternalRequestOptions,
+  ): Promise<T> {
+    const url = `${baseUrl.replace(/\/+$/, '')}${path}`;
+    let response;
+    try {
+      response = await this.http.request({
+        method,
+        url,
+        data: body,
+        timeout: options.timeoutMs,
+        headers: options.requestId ? { 'x-request-id': options.requestId } : undefined,
+      });
+    } catch (error) {
+      const timedOut = isAxiosError(error) && (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT');
+      throw new InternalCallError(
+        url,
+        timedOut ? 'timeout' : 'unreachable',
+        error instanceof Error ? error.message : String(error),
+      );
+    }
+    if (response.status < 200 || response.status >= 300) {
+      throw new InternalCallError(url, 'http_status', `answered ${response.status}`, response.status);
+    }
+    const parsed = schema.safeParse(response.data);
+    if (!parsed.success) {
+      throw new InternalCallError(url, 'invalid_response', `unexpected answer: ${parsed.error.message}`);
+    }
+    return parsed.data;
+  }
+}

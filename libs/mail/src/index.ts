@@ -1,0 +1,5 @@
+export * from './mail.env';
+export * from './templates';
+export * from './mail-sender';
+export * from './mailer';
+export * from './mail.module';

@@ -1,0 +1,727 @@
+/**
+ * Static checks of the self-hosting stack: docker-compose.dev.yml, the Traefik and Prometheus configuration,
+ * and the Kill Bill catalog/overdue XML. Nothing is started; the files are parsed and their invariants asserted.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+
+const root = join(__dirname, '..', '..');
+const readText = (relative: string): string => readFileSync(join(root, relative), 'utf8');
+const readYaml = (relative: string): unknown => parse(readText(relative), { merge: true });
+
+// ------------------------------------------------------------------------------------------------------------
+// Compose model (only the parts these tests read)
+// ------------------------------------------------------------------------------------------------------------
+type StringMap = Record<string, string>;
+
+interface Healthcheck {
+  test?: string | string[];
+  disable?: boolean;
+}
+
+interface Service {
+  image?: string;
+  build?: { context?: string; dockerfile?: string; args?: StringMap };
+  command?: string | string[];
+  environment?: StringMap | string[];
+  ports?: (string | { published?: string | number; target?: number; host_ip?: string })[];
+  volumes?: (string | { type?: string; source?: string; target?: string; read_only?: boolean })[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: Healthcheck;
+  labels?: StringMap | string[];
+  networks?: string[] | Record<string, unknown>;
+}
+
+interface ComposeFile {
+  services: Record<string, Service>;
+  networks?: Record<string, { name?: string; internal?: boolean } | null>;
+}
+
+const compose = readYaml('docker-compose.dev.yml') as ComposeFile;
+const services = compose.services;
+
+const APPS = [
+  { name: 'user-service', prefix: '/user', hostPort: 8001, db: 'auth', dbUser: 'user_service' },
+  { name: 'tenant-service', prefix: '/tenant', hostPort: 8002, db: 'tenant', dbUser: 'tenant_service' },
+  {
+    name: 'instance-service',
+    prefix: '/instance',
+    hostPort: 8003,
+    db: 'instance',
+    dbUser: 'instance_service',
+  },
+  { name: 'billing-service', prefix: '/billing', hostPort: 8004, db: 'billing', dbUser: 'billing_service' },
+] as const;
+const WORKER = 'instance-worker';
+const PLATFORM_SERVICES = [...APPS.map((app) => app.name), WORKER];
+
+/**
+ * Compose-style interpolation with nothing set in the environment: `${VAR:-default}` gives its default
+ * (nested references included), `$$` is a literal dollar. Anything else unresolved fails the test.
+ */
+function interpolate(value: string, env: StringMap = {}): string {
+  let out = '';
+  let i = 0;
+  while (i < value.length) {
+    if (value.startsWith('$$', i)) {
+      out += '$';
+      i += 2;
+    } else if (value.startsWith('${', i)) {
+      let depth = 0;
+      let end = i;
+      for (let j = i; j < value.length; j++) {
+        if (value[j] === '{') depth++;
+        if (value[j] === '}' && --depth === 0) {
+          end = j;
+          break;
+        }
+      }
+      if (end === i) throw new Error(`unterminated interpolation in ${value}`);
+      const body = value.slice(i + 2, end);
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body);
+      if (!match) throw new Error(`unsupported interpolation \${${body}}`);
+      const [, name, fallback] = match;
+      const set = env[name];
+      if (set !== undefined && set !== '') out += set;
+      else if (fallback !== undefined) out += interpolate(fallback, env);
+      else throw new Error(`\${${name}} has no default`);
+      i = end + 1;
+    } else {
+      out += value[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+const asMap = (value: StringMap | string[] | undefined): StringMap => {
+  if (!value) return {};
+  if (!Array.isArray(value)) return value;
+  return Object.fromEntries(
+    value.map((entry) => {
+      const eq = entry.indexOf('=');
+      return eq < 0 ? [entry, ''] : [entry.slice(0, eq), entry.slice(eq + 1)];
+    }),
+  );
+};
+const envOf = (service: string): StringMap => asMap(services[service].environment);
+const labelsOf = (service: string): StringMap => asMap(services[service].labels);
+
+function volumeMounts(service: Service): { source: string; target: string; readOnly: boolean }[] {
+  return (service.volumes ?? []).map((volume) => {
+    if (typeof volume !== 'string') {
+      return {
+        source: volume.source ?? '',
+        target: volume.target ?? '',
+        readOnly: volume.read_only === true,
+      };
+    }
+    const [source, target = '', mode = ''] = volume.split(':');
+    return { source, target, readOnly: mode.split(',').includes('ro') };
+  });
+}
+const mountsDockerSocket = (service: Service): boolean =>
+  volumeMounts(service).some(
+    (mount) => mount.source.endsWith('docker.sock') || mount.target.endsWith('docker.sock'),
+  );
+
+function publishedPorts(service: Service): { published: number; target: number }[] {
+  return (service.ports ?? []).map((port) => {
+    if (typeof port !== 'string') return { published: Number(port.published), target: Number(port.target) };
+    const parts = interpolate(port).split(':');
+    return { published: Number(parts[parts.length - 2]), target: Number(parts[parts.length - 1]) };
+  });
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// A small evaluator for the subset of Traefik v3 rule syntax used here: Host, Path, PathPrefix, &&, ||, !, ()
+// ------------------------------------------------------------------------------------------------------------
+interface HttpRequest {
+  host: string;
+  path: string;
+}
+type Matcher = (request: HttpRequest) => boolean;
+
+function compileRule(rule: string): Matcher {
+  const tokens = rule.match(/&&|\|\||!|\(|\)|[A-Za-z]+\(`[^`]*`(?:\s*,\s*`[^`]*`)*\)|\S/g) ?? [];
+  let position = 0;
+  const peek = (): string | undefined => tokens[position];
+  const expect = (token: string): void => {
+    if (tokens[position++] !== token) throw new Error(`rule ${rule}: expected ${token}`);
+  };
+  const primary = (): Matcher => {
+    const token = tokens[position++];
+    if (token === '!') {
+      const inner = primary();
+      return (request) => !inner(request);
+    }
+    if (token === '(') {
+      const inner = or();
+      expect(')');
+      return inner;
+    }
+    const call = token === undefined ? null : /^(Host|Path|PathPrefix)\(`([^`]*)`\)$/.exec(token);
+    if (!call) throw new Error(`rule ${rule}: unsupported token ${token ?? '<end>'}`);
+    const [, matcher, argument] = call;
+    if (matcher === 'Host') return (request) => request.host.toLowerCase() === argument.toLowerCase();
+    if (matcher === 'Path') return (request) => request.path === argument;
+    return (request) => request.path.startsWith(argument);
+  };
+  const and = (): Matcher => {
+    let left = primary();
+    while (peek() === '&&') {
+      position++;
+      const [l, r] = [left, primary()];
+      left = (request) => l(request) && r(request);
+    }
+    return left;
+  };
+  const or = (): Matcher => {
+    let left = and();
+    while (peek() === '||') {
+      position++;
+      const [l, r] = [left, and()];
+      left = (request) => l(request) || r(request);
+    }
+    return left;
+  };
+  const matcher = or();
+  if (position !== tokens.length) throw new Error(`rule ${rule}: trailing tokens`);
+  return matcher;
+}
+
+interface Router {
+  service: string;
+  name: string;
+  rule: Matcher;
+  ruleText: string;
+  middlewares: string[];
+  target: string | undefined;
+}
+
+const routers: Router[] = Object.keys(services).flatMap((service) => {
+  const labels = labelsOf(service);
+  if (labels['traefik.enable'] !== 'true') return [];
+  return Object.keys(labels)
+    .map((key) => /^traefik\.http\.routers\.([^.]+)\.rule$/.exec(key))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map(([key, name]) => ({
+      service,
+      name,
+      ruleText: interpolate(labels[key]),
+      rule: compileRule(interpolate(labels[key])),
+      middlewares: (labels[`traefik.http.routers.${name}.middlewares`] ?? '').split(',').filter(Boolean),
+      target: labels[`traefik.http.routers.${name}.service`],
+    }));
+});
+const routesTo = (request: HttpRequest): Router[] => routers.filter((router) => router.rule(request));
+
+// ------------------------------------------------------------------------------------------------------------
+// A minimal, strict XML reader (well-formedness only: nesting, attributes, entities, one root)
+// ------------------------------------------------------------------------------------------------------------
+interface XmlElement {
+  name: string;
+  attributes: StringMap;
+  children: XmlElement[];
+  text: string;
+}
+
+function parseXml(source: string): XmlElement {
+  const token = /<!--[\s\S]*?-->|<\?[\s\S]*?\?>|<!\[CDATA\[[\s\S]*?\]\]>|<[^<>]*>|[^<]+/g;
+  const stack: XmlElement[] = [];
+  let rootElement: XmlElement | undefined;
+  let position = 0;
+  for (let match = token.exec(source); match; match = token.exec(source)) {
+    if (match.index !== position) throw new Error(`stray markup at offset ${position}`);
+    position = token.lastIndex;
+    const text = match[0];
+    if (text.startsWith('<!--')) {
+      if (text.slice(4, -3).includes('--')) throw new Error('"--" inside a comment');
+      continue;
+    }
+    if (text.startsWith('<?')) {
+      if (match.index !== 0 || !text.startsWith('<?xml '))
+        throw new Error('processing instruction is not the XML declaration');
+      continue;
+    }
+    const current = stack[stack.length - 1];
+    if (text.startsWith('<![CDATA[')) {
+      if (!current) throw new Error('CDATA outside the root element');
+      current.text += text.slice(9, -3);
+      continue;
+    }
+    if (text.startsWith('</')) {
+      const name = /^<\/([A-Za-z_][\w.:-]*)\s*>$/.exec(text)?.[1];
+      const open = stack.pop();
+      if (!name || !open || open.name !== name)
+        throw new Error(`unexpected ${text} (open: ${open?.name ?? 'none'})`);
+      continue;
+    }
+    if (text.startsWith('<')) {
+      const tag =
+        /^<([A-Za-z_][\w.:-]*)((?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>$/.exec(text);
+      if (!tag) throw new Error(`malformed tag ${text}`);
+      const element: XmlElement = { name: tag[1], attributes: {}, children: [], text: '' };
+      for (const [, key, double, single] of tag[2].matchAll(
+        /([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g,
+      )) {
+        if (key in element.attributes) throw new Error(`duplicate attribute ${key} on <${tag[1]}>`);
+        element.attributes[key] = double ?? single;
+      }
+      if (current) current.children.push(element);
+      else if (rootElement) throw new Error('more than one root element');
+      else rootElement = element;
+      if (tag[3] !== '/') stack.push(element);
+      continue;
+    }
+    if (/&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(text)) throw new Error('unescaped &');
+    if (current) current.text += text;
+    else if (text.trim() !== '') throw new Error('text outside the root element');
+  }
+  if (position !== source.length) throw new Error(`stray markup at offset ${position}`);
+  if (stack.length > 0) throw new Error(`unclosed <${stack[stack.length - 1].name}>`);
+  if (!rootElement) throw new Error('no root element');
+  return rootElement;
+}
+
+const childrenNamed = (element: XmlElement, name: string): XmlElement[] =>
+  element.children.filter((child) => child.name === name);
+function child(element: XmlElement, path: string): XmlElement {
+  return path.split('/').reduce((current, name) => {
+    const found = childrenNamed(current, name);
+    if (found.length !== 1) throw new Error(`<${current.name}> has ${found.length} <${name}>`);
+    return found[0];
+  }, element);
+}
+const textAt = (element: XmlElement, path: string): string => child(element, path).text.trim();
+
+// ============================================================================================================
+describe('docker-compose.dev.yml', () => {
+  it('defines the whole stack', () => {
+    for (const name of [
+      'traefik',
+      'postgres',
+      'redis',
+      'killbill',
+      'killbill-db',
+      'kaui',
+      'mailpit',
+      'prometheus',
+      'grafana',
+      ...PLATFORM_SERVICES,
+    ]) {
+      expect(services[name]).toBeDefined();
+    }
+  });
+
+  it('builds every app and the worker from the one Dockerfile with its own APP build arg', () => {
+    for (const name of PLATFORM_SERVICES) {
+      const build = services[name].build;
+      expect(build?.dockerfile).toBe('infrastructure/docker/Dockerfile');
+      expect(build?.args?.APP).toBe(name);
+    }
+    expect(existsSync(join(root, 'infrastructure/docker/Dockerfile'))).toBe(true);
+  });
+
+  it('gives each HTTP app its own database and login role; the worker shares instance_service', () => {
+    const roles = APPS.map((app) => envOf(app.name).DB_SERVICE_USER);
+    expect(roles).toEqual(APPS.map((app) => app.dbUser));
+    expect(new Set(roles).size).toBe(APPS.length);
+    const passwords = APPS.map((app) => envOf(app.name).DB_SERVICE_PASSWORD);
+    expect(new Set(passwords).size).toBe(APPS.length);
+    for (const app of APPS) {
+      const env = envOf(app.name);
+      expect(env.POSTGRES_DB).toBe(app.db);
+      expect(env.POSTGRES_HOST).toBe('postgres');
+      expect(interpolate(env.DB_SERVICE_PASSWORD)).not.toBe('');
+    }
+    const worker = envOf(WORKER);
+    const instance = envOf('instance-service');
+    expect(worker.DB_SERVICE_USER).toBe('instance_service');
+    expect(worker.DB_SERVICE_PASSWORD).toBe(instance.DB_SERVICE_PASSWORD);
+    expect(worker.POSTGRES_DB).toBe('instance');
+  });
+
+  it('uses the same passwords for the service roles as the Postgres init scripts get', () => {
+    const postgres = envOf('postgres');
+    const byRole: StringMap = {
+      user_service: 'USER_SERVICE_DB_PASSWORD',
+      tenant_service: 'TENANT_SERVICE_DB_PASSWORD',
+      instance_service: 'INSTANCE_SERVICE_DB_PASSWORD',
+      billing_service: 'BILLING_SERVICE_DB_PASSWORD',
+    };
+    for (const name of PLATFORM_SERVICES) {
+      const env = envOf(name);
+      expect(env.DB_SERVICE_PASSWORD).toBe(postgres[byRole[env.DB_SERVICE_USER]]);
+    }
+    expect(envOf(WORKER).ODOO_PROVISIONER_PASSWORD).toBe(postgres.ODOO_PROVISIONER_PASSWORD);
+    expect(envOf(WORKER).ODOO_PROVISIONER_USER).toBe('odoo_provisioner');
+  });
+
+  it('never hands the cluster admin credentials to an app or the worker', () => {
+    for (const name of PLATFORM_SERVICES) {
+      const env = envOf(name);
+      expect(Object.keys(env)).not.toContain('POSTGRES_USER');
+      expect(Object.keys(env)).not.toContain('POSTGRES_PASSWORD');
+      for (const value of Object.values(env)) {
+        expect(String(value)).not.toMatch(/\$\{?POSTGRES_(USER|PASSWORD)\b/);
+      }
+      expect(['postgres', interpolate(envOf('postgres').POSTGRES_USER)]).not.toContain(env.DB_SERVICE_USER);
+    }
+  });
+
+  it('mounts the Docker socket into the worker only (Traefik reads Docker through a read-only proxy)', () => {
+    const withSocket = Object.keys(services).filter((name) => mountsDockerSocket(services[name]));
+    expect(withSocket.sort()).toEqual(['docker-socket-proxy', WORKER].sort());
+    const proxyMounts = volumeMounts(services['docker-socket-proxy']);
+    expect(proxyMounts.every((mount) => mount.readOnly)).toBe(true);
+    expect(envOf('docker-socket-proxy').POST).toBe('0');
+    for (const app of APPS) expect(mountsDockerSocket(services[app.name])).toBe(false);
+    expect(envOf(WORKER).DOCKER_HOST).toBe('unix:///var/run/docker.sock');
+  });
+
+  it('runs every app on port 5000, published as 8001-8004; the worker publishes nothing', () => {
+    for (const app of APPS) {
+      expect(String(envOf(app.name).PORT)).toBe('5000');
+      expect(publishedPorts(services[app.name])).toEqual([{ published: app.hostPort, target: 5000 }]);
+    }
+    expect(String(envOf(WORKER).PORT)).toBe('5000');
+    expect(publishedPorts(services[WORKER])).toEqual([]);
+  });
+
+  it('points the apps at the compose services and at each other on port 5000', () => {
+    for (const name of PLATFORM_SERVICES) {
+      const env = envOf(name);
+      expect(env.REDIS_URL).toBe('redis://redis:6379');
+      expect(env.SMTP_HOST).toBe('mailpit');
+      expect(String(env.SMTP_PORT)).toBe('1025');
+      for (const app of APPS) {
+        const key = `${app.name.split('-')[0].toUpperCase()}_SERVICE_URL`;
+        expect(env[key]).toBe(`http://${app.name}:5000`);
+      }
+      expect(interpolate(env.INTERNAL_API_TOKEN)).not.toBe('');
+      expect(interpolate(env.BILLING_PROVIDER)).toBe('killbill');
+    }
+    const billing = envOf('billing-service');
+    expect(billing.KILLBILL_URL).toBe('http://killbill:8080');
+    expect(billing.KILLBILL_CALLBACK_URL).toBe('http://billing-service:5000/api/billing/webhooks/killbill');
+    expect(interpolate(billing.KILLBILL_API_KEY)).toBe(interpolate(envOf('kaui').KAUI_KILLBILL_API_KEY));
+    expect(interpolate(billing.KILLBILL_PASSWORD)).toBe(interpolate(envOf('killbill').KB_ADMIN_PASSWORD));
+  });
+
+  it('keeps Kill Bill test mode off unless asked for', () => {
+    const env = envOf('killbill');
+    expect(interpolate(env.KILLBILL_SERVER_TEST_MODE)).toBe('false');
+    expect(interpolate(env.KILLBILL_SERVER_TEST_MODE, { KILLBILL_TEST_MODE: 'true' })).toBe('true');
+  });
+
+  it('gives every service a real healthcheck', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const test = service.healthcheck?.test;
+      expect({ name, disabled: service.healthcheck?.disable === true }).toEqual({ name, disabled: false });
+      expect({
+        name,
+        hasTest: Array.isArray(test) ? test.length > 1 && test[0] !== 'NONE' : Boolean(test),
+      }).toEqual({
+        name,
+        hasTest: true,
+      });
+    }
+  });
+
+  it('starts services only after their dependencies are healthy', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const dependsOn = service.depends_on;
+      if (dependsOn === undefined) continue;
+      expect({ name, longSyntax: !Array.isArray(dependsOn) }).toEqual({ name, longSyntax: true });
+      for (const [dependency, options] of Object.entries(
+        dependsOn as Record<string, { condition?: string }>,
+      )) {
+        expect({ name, dependency, condition: options.condition }).toEqual({
+          name,
+          dependency,
+          condition: 'service_healthy',
+        });
+        expect(services[dependency]?.healthcheck).toBeDefined();
+      }
+    }
+    for (const name of PLATFORM_SERVICES) {
+      expect(Object.keys(services[name].depends_on ?? {})).toEqual(
+        expect.arrayContaining(['postgres', 'redis']),
+      );
+    }
+  });
+
+  it('runs Redis with the append-only file on', () => {
+    const command = services.redis.command;
+    const text = Array.isArray(command) ? command.join(' ') : (command ?? '');
+    expect(text).toMatch(/--appendonly yes\b/);
+  });
+
+  it('mounts the Postgres init scripts and passes them every role password', () => {
+    const postgres = services.postgres;
+    expect(volumeMounts(postgres)).toContainEqual({
+      source: './infrastructure/postgres/initdb',
+      target: '/docker-entrypoint-initdb.d',
+      readOnly: true,
+    });
+    expect(existsSync(join(root, 'infrastructure/postgres/initdb'))).toBe(true);
+    const env = envOf('postgres');
+    for (const key of [
+      'USER_SERVICE_DB_PASSWORD',
+      'TENANT_SERVICE_DB_PASSWORD',
+      'INSTANCE_SERVICE_DB_PASSWORD',
+      'BILLING_SERVICE_DB_PASSWORD',
+      'ODOO_PROVISIONER_PASSWORD',
+      'POSTGRES_USER',
+      'POSTGRES_PASSWORD',
+    ]) {
+      expect(interpolate(env[key] ?? '')).not.toBe('');
+    }
+    const healthcheck = services.postgres.healthcheck?.test;
+    expect(Array.isArray(healthcheck) ? healthcheck.join(' ') : healthcheck).toContain('pg_isready');
+  });
+
+  it('declares the network the worker puts Odoo containers on, with a fixed name', () => {
+    expect(compose.networks?.odoo?.name).toBe('saasodoo-odoo');
+    expect(envOf(WORKER).ODOO_NETWORK).toBe('saasodoo-odoo');
+    for (const name of ['traefik', 'postgres', WORKER]) {
+      expect(services[name].networks).toEqual(expect.arrayContaining(['odoo']));
+    }
+  });
+});
+
+describe('Traefik routing', () => {
+  const host = 'api.localhost';
+
+  it.each(APPS)('routes $prefix to $name on port 5000 with the prefix stripped', (app) => {
+    const labels = labelsOf(app.name);
+    const own = routers.filter((router) => router.service === app.name);
+    expect(own).toHaveLength(1);
+    const [router] = own;
+    expect(router.ruleText).toContain(`PathPrefix(\`${app.prefix}/\`)`);
+    expect(router.ruleText).toContain('Host(`api.localhost`)');
+    expect(labels[`traefik.http.services.${router.target}.loadbalancer.server.port`]).toBe('5000');
+    const strip = router.middlewares.find(
+      (middleware) => labels[`traefik.http.middlewares.${middleware}.stripprefix.prefixes`],
+    );
+    expect(strip).toBeDefined();
+    expect(labels[`traefik.http.middlewares.${strip}.stripprefix.prefixes`]).toBe(app.prefix);
+    expect(router.middlewares.indexOf(strip ?? '')).toBe(0);
+    expect(labels['traefik.docker.network']).toBe(compose.networks?.platform?.name);
+
+    expect(routesTo({ host, path: `${app.prefix}/health` }).map((r) => r.service)).toEqual([app.name]);
+    expect(routesTo({ host, path: `${app.prefix}/api/v1/things` }).map((r) => r.service)).toEqual([app.name]);
+    expect(routesTo({ host, path: app.prefix }).map((r) => r.service)).toEqual([app.name]);
+    expect(routesTo({ host, path: `${app.prefix}x/health` })).toEqual([]);
+    expect(routesTo({ host: 'elsewhere.example', path: `${app.prefix}/health` })).toEqual([]);
+  });
+
+  it.each(APPS)('never routes $prefix/internal or $prefix/metrics', (app) => {
+    for (const path of [
+      `${app.prefix}/internal`,
+      `${app.prefix}/internal/`,
+      `${app.prefix}/internal/instances/1/desired-state`,
+      `${app.prefix}/metrics`,
+    ]) {
+      expect({ path, routers: routesTo({ host, path }).map((r) => r.name) }).toEqual({ path, routers: [] });
+    }
+  });
+
+  it('follows the host in BASE_DOMAIN', () => {
+    const labels = labelsOf('user-service');
+    const rule = compileRule(
+      interpolate(labels['traefik.http.routers.user-service.rule'], { BASE_DOMAIN: 'example.org' }),
+    );
+    expect(rule({ host: 'api.example.org', path: '/user/health' })).toBe(true);
+    expect(rule({ host: 'api.localhost', path: '/user/health' })).toBe(false);
+  });
+
+  it('serves the dashboard through a router with authentication, not through api.insecure', () => {
+    const staticConfig = readYaml('infrastructure/traefik/traefik.yml') as {
+      api?: { dashboard?: boolean; insecure?: boolean };
+      entryPoints?: Record<string, { address?: string }>;
+      providers?: {
+        docker?: { exposedByDefault?: boolean; network?: string };
+        file?: { directory?: string };
+      };
+      ping?: unknown;
+    };
+    expect(staticConfig.api?.dashboard).toBe(true);
+    expect(staticConfig.api?.insecure).not.toBe(true);
+    expect(staticConfig.entryPoints?.web?.address).toBe(':80');
+    expect(staticConfig.providers?.docker?.exposedByDefault).toBe(false);
+    expect(staticConfig.providers?.docker?.network).toBe('saasodoo-odoo');
+    expect(staticConfig.providers?.file?.directory).toBe('/etc/traefik/dynamic');
+    expect(staticConfig.ping).toBeDefined();
+
+    const dashboard = routers.find((router) => router.target === 'api@internal');
+    expect(dashboard?.ruleText).toBe('Host(`traefik.localhost`)');
+    expect(dashboard?.middlewares).toContain('dashboard-auth@file');
+
+    const dynamic = readText('infrastructure/traefik/dynamic/middlewares.yml');
+    const rendered = dynamic.replace(/\{\{[^}]*default "([^"]*)"[^}]*\}\}/g, '$1');
+    const middlewares = (
+      parse(rendered) as { http: { middlewares: Record<string, Record<string, unknown>> } }
+    ).http.middlewares;
+    const referenced = routers
+      .flatMap((router) => router.middlewares)
+      .filter((name) => name.endsWith('@file'));
+    for (const name of referenced) expect(middlewares[name.replace(/@file$/, '')]).toBeDefined();
+    expect(middlewares['dashboard-auth'].basicAuth).toBeDefined();
+  });
+});
+
+describe('Prometheus', () => {
+  it('scrapes every app and the worker at <service>:5000/metrics, one job per service', () => {
+    const config = readYaml('infrastructure/prometheus/prometheus.yml') as {
+      scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[];
+    };
+    for (const name of PLATFORM_SERVICES) {
+      const job = config.scrape_configs.find((scrape) => scrape.job_name === name);
+      expect(job?.static_configs.flatMap((s) => s.targets)).toEqual([`${name}:5000`]);
+      expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
+    }
+  });
+
+  it('has a provisioned dashboard that queries the request and job histograms', () => {
+    const dashboard = JSON.parse(readText('infrastructure/grafana/dashboards/platform.json')) as {
+      panels: { targets?: { expr: string }[] }[];
+    };
+    const queries = dashboard.panels.flatMap((panel) => panel.targets ?? []).map((target) => target.expr);
+    expect(
+      queries.some((q) => q.includes('http_request_duration_seconds_bucket') && q.includes('0.99')),
+    ).toBe(true);
+    expect(queries.some((q) => q.includes('status_code=~"5.."'))).toBe(true);
+    expect(queries.some((q) => q.includes('lifecycle_job_duration_seconds'))).toBe(true);
+  });
+});
+
+// ============================================================================================================
+describe('Kill Bill catalog.xml', () => {
+  const catalog = parseXml(readText('infrastructure/killbill/catalog.xml'));
+
+  const PLANS = [
+    { name: 'basic-immediate', product: 'Basic', trialDays: null, monthly: '5.00' },
+    { name: 'basic-monthly', product: 'Basic', trialDays: 14, monthly: '5.00' },
+    { name: 'standard-monthly', product: 'Standard', trialDays: 14, monthly: '8.00' },
+    { name: 'premium-monthly', product: 'Premium', trialDays: 14, monthly: '10.00' },
+    { name: 'basic-test-trial', product: 'Basic', trialDays: 1, monthly: '5.00' },
+  ];
+
+  it('is a well-formed catalog with the required top-level elements in schema order', () => {
+    expect(catalog.name).toBe('catalog');
+    const order = catalog.children.map((element) => element.name);
+    expect(order).toEqual([
+      'effectiveDate',
+      'catalogName',
+      'currencies',
+      'products',
+      'rules',
+      'plans',
+      'priceLists',
+    ]);
+    expect(textAt(catalog, 'effectiveDate')).toMatch(
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/,
+    );
+    expect(childrenNamed(child(catalog, 'currencies'), 'currency').map((c) => c.text.trim())).toEqual([
+      'USD',
+    ]);
+  });
+
+  it('defines the five plans, their trials and monthly USD prices', () => {
+    const plans = childrenNamed(child(catalog, 'plans'), 'plan');
+    expect(plans.map((plan) => plan.attributes.name)).toEqual(PLANS.map((plan) => plan.name));
+    const products = childrenNamed(child(catalog, 'products'), 'product').map((p) => p.attributes.name);
+    for (const expected of PLANS) {
+      const plan = plans.find((p) => p.attributes.name === expected.name) as XmlElement;
+      expect(textAt(plan, 'product')).toBe(expected.product);
+      expect(products).toContain(expected.product);
+      const initial = childrenNamed(plan, 'initialPhases');
+      if (expected.trialDays === null) {
+        expect(initial).toEqual([]);
+      } else {
+        const phases = childrenNamed(initial[0], 'phase');
+        expect(phases).toHaveLength(1);
+        expect(phases[0].attributes.type).toBe('TRIAL');
+        expect(textAt(phases[0], 'duration/unit')).toBe('DAYS');
+        expect(Number(textAt(phases[0], 'duration/number'))).toBe(expected.trialDays);
+        expect(Number(textAt(phases[0], 'fixed/fixedPrice/price/value'))).toBe(0);
+      }
+      const final = child(plan, 'finalPhase');
+      expect(final.attributes.type).toBe('EVERGREEN');
+      expect(textAt(final, 'duration/unit')).toBe('UNLIMITED');
+      expect(textAt(final, 'recurring/billingPeriod')).toBe('MONTHLY');
+      expect(textAt(final, 'recurring/recurringPrice/price/currency')).toBe('USD');
+      expect(textAt(final, 'recurring/recurringPrice/price/value')).toBe(expected.monthly);
+    }
+  });
+
+  it('lists every plan in the DEFAULT price list', () => {
+    const list = child(catalog, 'priceLists/defaultPriceList');
+    expect(list.attributes.name).toBe('DEFAULT');
+    expect(childrenNamed(child(list, 'plans'), 'plan').map((p) => p.text.trim())).toEqual(
+      PLANS.map((p) => p.name),
+    );
+  });
+});
+
+describe('Kill Bill overdue.xml', () => {
+  const overdue = parseXml(readText('infrastructure/killbill/overdue.xml'));
+  const account = child(overdue, 'accountOverdueStates');
+  const states = childrenNamed(account, 'state');
+  const days = (state: XmlElement): number =>
+    Number(textAt(state, 'condition/timeSinceEarliestUnpaidInvoiceEqualsOrExceeds/number'));
+
+  it('is well-formed and lists the states most severe first', () => {
+    expect(overdue.name).toBe('overdueConfig');
+    expect(account.children[0].name).toBe('initialReevaluationInterval');
+    expect(states.map((state) => state.attributes.name)).toEqual(['CANCELLATION', 'BLOCKED', 'WARNING']);
+    const thresholds = states.map(days);
+    expect([...thresholds].sort((a, b) => b - a)).toEqual(thresholds);
+  });
+
+  it('blocks entitlement from BLOCKED on, and only warns before', () => {
+    const flag = (name: string, element: string): string =>
+      textAt(states.find((state) => state.attributes.name === name) as XmlElement, element);
+    expect(flag('WARNING', 'disableEntitlementAndChangesBlocked')).toBe('false');
+    expect(flag('WARNING', 'blockChanges')).toBe('true');
+    for (const name of ['BLOCKED', 'CANCELLATION']) {
+      expect(flag(name, 'blockChanges')).toBe('true');
+      expect(flag(name, 'disableEntitlementAndChangesBlocked')).toBe('true');
+    }
+    expect(flag('CANCELLATION', 'subscriptionCancellationPolicy')).toBe('END_OF_TERM');
+  });
+
+  it('keeps the element order of the overdue state model', () => {
+    const modelOrder = [
+      'condition',
+      'externalMessage',
+      'blockChanges',
+      'disableEntitlementAndChangesBlocked',
+      'subscriptionCancellationPolicy',
+      'isClearState',
+      'autoReevaluationInterval',
+      'enterStateEmailNotification',
+    ];
+    for (const state of states) {
+      const indexes = state.children.map((element) => modelOrder.indexOf(element.name));
+      expect(indexes).not.toContain(-1);
+      expect([...indexes].sort((a, b) => a - b)).toEqual(indexes);
+    }
+  });
+});
+
+describe('the minimal XML reader used above', () => {
+  it.each([
+    ['<a><b></a></b>', /unexpected/],
+    ['<a>', /unclosed/],
+    ['<a></a><b></b>', /more than one root/],
+    ['<a x="1" x="2"></a>', /duplicate attribute/],
+    ['<a>fish & chips</a>', /unescaped &/],
+    ['<a><b</a>', /stray markup|malformed/],
+  ])('rejects %s', (source, error) => {
+    expect(() => parseXml(source)).toThrow(error);
+  });
+});
