@@ -2,11 +2,11 @@ import { Global, Module } from '@nestjs/common';
 import { ServiceCoreModule } from '@app/platform';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
-import { dockerEngineProvider } from './health/docker-engine.provider';
+import { dockerClientProvider } from './docker/docker-runtime';
 import { DockerHealthCheck } from './health/docker.health';
 
 @Global()
-@Module({ providers: [dockerEngineProvider], exports: [dockerEngineProvider] })
+@Module({ providers: [dockerClientProvider], exports: [dockerClientProvider] })
 class DockerEngineModule {}
 
 @Module({

@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Docker from 'dockerode';
 import { HealthCheck } from '@app/health';
-
-export const DOCKER_ENGINE = Symbol('DOCKER_ENGINE');
+import { DOCKER_CLIENT } from '../docker/docker-runtime';
 
 /** The worker is ready only when it can talk to the Docker engine it drives. */
 @Injectable()
 export class DockerHealthCheck implements HealthCheck {
   readonly name = 'docker';
-  constructor(@Inject(DOCKER_ENGINE) private readonly docker: Docker) {}
+  constructor(@Inject(DOCKER_CLIENT) private readonly docker: Docker) {}
 
   async check() {
     await this.docker.ping();
