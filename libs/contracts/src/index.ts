@@ -1,2 +1,3 @@
 export * from './instance-lifecycle';
 export * from './events';
+export * from './internal-api';
