@@ -5,6 +5,9 @@ import { createHttpApp } from '@app/http';
 
 export interface ServiceHarness {
   app: NestFastifyApplication;
+  /** Base URL once `listen()` was called (other services reach this one over real HTTP). */
+  url?: string;
+  listen(): Promise<string>;
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -31,9 +34,17 @@ export async function startService(
   }
   const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
   await fastify.ready();
-  return {
+  const harness: ServiceHarness = {
     app,
     request: (options) => fastify.inject(options),
+    listen: async () => {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = fastify.server.address();
+      if (!address || typeof address === 'string') throw new Error('no TCP address');
+      harness.url = `http://127.0.0.1:${address.port}`;
+      return harness.url;
+    },
     close: () => app.close(),
   };
+  return harness;
 }

@@ -1,7 +1,9 @@
 import { ServiceDataSourceSpec } from '@app/database';
+import { QuotaReservationEntity, TenantEntity, TenantMemberEntity } from '../tenants/tenant.entity';
+import { CreateTenants1763800000000 } from './migrations/1763800000000-CreateTenants';
 
 export const dataSourceSpec: ServiceDataSourceSpec = {
   service: 'tenant-service',
-  entities: [],
-  migrations: [],
+  entities: [TenantEntity, TenantMemberEntity, QuotaReservationEntity],
+  migrations: [CreateTenants1763800000000],
 };

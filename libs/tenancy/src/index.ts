@@ -1,0 +1,2 @@
+export * from './tenant-policy';
+export * from './plans';
