@@ -1,4 +1,6 @@
 import { Type } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import {
   createAdmin,
   createVerifiedCustomer,
@@ -14,51 +16,98 @@ import {
 import { AdminAccountsService } from '../../apps/user-service/src/admin/admin-accounts.service';
 import { AppModule as UserModule } from '../../apps/user-service/src/app.module';
 import { AppModule as TenantModule } from '../../apps/tenant-service/src/app.module';
+import { AppModule as InstanceModule } from '../../apps/instance-service/src/app.module';
+
+type ServiceKey = 'user' | 'tenant' | 'instance';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 /**
  * The real services, booted in-process from their AppModules and listening on 127.0.0.1 so they call each
- * other's internal APIs over HTTP as in production. Start only what a suite needs.
+ * other's internal APIs over HTTP as in production. Only the services passed to `start` run; the URLs of
+ * the others point at a closed port (they look down).
  */
 export class TestPlatform {
   readonly smtp = new SmtpSink();
+  readonly queuePrefix = `test-e2e-${randomBytes(4).toString('hex')}`;
   user!: ServiceHarness;
   tenant!: ServiceHarness;
+  instance!: ServiceHarness;
   private readonly started: ServiceHarness[] = [];
-  urls: Record<string, string> = {
-    USER_SERVICE_URL: UNREACHABLE_SERVICE_URL,
-    TENANT_SERVICE_URL: UNREACHABLE_SERVICE_URL,
-    INSTANCE_SERVICE_URL: UNREACHABLE_SERVICE_URL,
-    BILLING_SERVICE_URL: UNREACHABLE_SERVICE_URL,
-  };
+  private readonly ports = new Map<ServiceKey, number>();
 
-  async startUserService(overrides: Record<string, string> = {}): Promise<ServiceHarness> {
-    if (!this.smtp.port) await this.smtp.start();
-    this.user = await this.boot(
-      UserModule,
-      'user-service',
-      userServiceTestEnv(this.smtp, { ...this.urls, ...overrides }),
-    );
-    this.urls.USER_SERVICE_URL = await this.user.listen();
-    return this.user;
+  private url(key: ServiceKey): string {
+    const port = this.ports.get(key);
+    return port ? `http://127.0.0.1:${port}` : UNREACHABLE_SERVICE_URL;
   }
 
-  async startTenantService(overrides: Record<string, string> = {}): Promise<ServiceHarness> {
-    this.tenant = await this.boot(
-      TenantModule,
-      'tenant-service',
-      serviceTestEnv('tenant-service', {
-        INTERNAL_API_TOKEN: requireEnv('INTERNAL_API_TOKEN'),
-        ...this.urls,
-        ...overrides,
-      }),
-    );
-    this.urls.TENANT_SERVICE_URL = await this.tenant.listen();
-    return this.tenant;
+  private urls(): Record<string, string> {
+    return {
+      USER_SERVICE_URL: this.url('user'),
+      TENANT_SERVICE_URL: this.url('tenant'),
+      INSTANCE_SERVICE_URL: this.url('instance'),
+      BILLING_SERVICE_URL: UNREACHABLE_SERVICE_URL,
+    };
   }
 
-  async boot(module: Type, service: Parameters<typeof startService>[1], env: Record<string, string>) {
+  async start(
+    services: ServiceKey[],
+    env: Partial<Record<ServiceKey, Record<string, string>>> = {},
+  ): Promise<void> {
+    await this.smtp.start();
+    for (const key of services) this.ports.set(key, await freePort());
+    const internal = { INTERNAL_API_TOKEN: requireEnv('INTERNAL_API_TOKEN') };
+    if (services.includes('user')) {
+      this.user = await this.boot(
+        'user',
+        UserModule,
+        'user-service',
+        userServiceTestEnv(this.smtp, { ...this.urls(), ...env.user }),
+      );
+    }
+    if (services.includes('tenant')) {
+      this.tenant = await this.boot(
+        'tenant',
+        TenantModule,
+        'tenant-service',
+        serviceTestEnv('tenant-service', { ...internal, ...this.urls(), ...env.tenant }),
+      );
+    }
+    if (services.includes('instance')) {
+      this.instance = await this.boot(
+        'instance',
+        InstanceModule,
+        'instance-service',
+        serviceTestEnv('instance-service', {
+          ...internal,
+          ...this.urls(),
+          INSTANCE_SECRETS_KEY: requireEnv('INSTANCE_SECRETS_KEY'),
+          QUEUE_PREFIX: this.queuePrefix,
+          BILLING_PROVIDER: 'none',
+          ...env.instance,
+        }),
+      );
+    }
+  }
+
+  private async boot(
+    key: ServiceKey,
+    module: Type,
+    service: Parameters<typeof startService>[1],
+    env: Record<string, string>,
+  ) {
     const harness = await startService(module, service, env);
     this.started.push(harness);
+    await harness.listen(this.ports.get(key));
     return harness;
   }
 

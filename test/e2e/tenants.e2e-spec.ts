@@ -6,10 +6,7 @@ import { bearer, internalHeaders, TestPlatform } from './platform';
 const platform = new TestPlatform();
 const sub = (prefix = 't') => `${prefix}-${randomBytes(5).toString('hex')}`;
 
-beforeAll(async () => {
-  await platform.startUserService();
-  await platform.startTenantService();
-});
+beforeAll(() => platform.start(['user', 'tenant']));
 afterAll(() => platform.close());
 
 async function createTenant(owner: TestCustomer, body: Record<string, unknown> = {}) {
@@ -473,6 +470,38 @@ describe('admin', () => {
       headers: bearer(admin),
     });
     expect(stats.statusCode).toBe(200);
-    expect(stats.json()).toMatchObject({ customer_id: owner.id, tenants_owned: 1 });
+    // instance-service is not running in this suite: the stats degrade instead of failing.
+    expect(stats.json()).toMatchObject({
+      customer_id: owner.id,
+      tenants_owned: 1,
+      instances: null,
+      warnings: ['instance-service unavailable'],
+    });
+  });
+
+  it('suspending a tenant while instance-service is unreachable changes nothing (503)', async () => {
+    const owner = await platform.customer();
+    const admin = await platform.admin();
+    const tenant = await createTenant(owner);
+    const res = await platform.tenant.request({
+      method: 'POST',
+      url: `/admin/tenants/${tenant.id}/suspend`,
+      headers: bearer(admin),
+      payload: { reason: 'unpaid' },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    const read = await platform.tenant.request({
+      method: 'GET',
+      url: `/api/v1/tenants/${tenant.id}`,
+      headers: bearer(owner),
+    });
+    expect(read.json()).toMatchObject({ status: 'active' });
+    const del = await platform.tenant.request({
+      method: 'DELETE',
+      url: `/api/v1/tenants/${tenant.id}`,
+      headers: bearer(owner),
+    });
+    expect(del.statusCode).toBe(503);
   });
 });

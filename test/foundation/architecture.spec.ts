@@ -6,7 +6,8 @@ const root = resolve(__dirname, '../..');
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : sourceFiles(path);
+    // Test code (apps/<app>/test, *.spec.ts) may boot other apps; the rule is about what ships.
+    if (statSync(path).isDirectory()) return ['node_modules', 'test'].includes(name) ? [] : sourceFiles(path);
     return path.endsWith('.ts') && !/\.(e2e-)?spec\.ts$/.test(path) ? [path] : [];
   });
 }

@@ -32,15 +32,17 @@ export const AUTH_SETTINGS = Symbol('AUTH_SETTINGS');
  * `authEnv` fails here at boot, naming what is missing, instead of failing on the first request.
  */
 export function authSettingsFrom(config: unknown): AuthSettings {
-  const result = authEnv.safeParse(config ?? {});
-  if (!result.success) {
+  const values = (config ?? {}) as Partial<AuthEnv>;
+  const keys = Object.keys(authEnv.shape) as (keyof AuthEnv)[];
+  const missing = keys.filter((key) => values[key] === undefined);
+  if (missing.length > 0) {
     throw new ConfigValidationError(
-      result.error.issues.map(
-        (issue) => `${issue.path.join('.')}: ${issue.message} (spread authEnv from @app/auth into the env schema)`,
+      missing.map(
+        (key) => `${key}: missing from the app config (spread authEnv from @app/auth into the env schema)`,
       ),
     );
   }
-  const env = result.data;
+  const env = values as AuthEnv;
   return {
     internalApiToken: env.INTERNAL_API_TOKEN,
     redisPrefix: env.AUTH_REDIS_PREFIX,

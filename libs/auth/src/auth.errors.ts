@@ -2,11 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import { DomainError } from '@app/http';
 
 export type AuthenticationErrorCode =
-  | 'TOKEN_MISSING'
-  | 'TOKEN_INVALID'
-  | 'TOKEN_EXPIRED'
-  | 'SESSION_REVOKED'
-  | 'INTERNAL_AUTH_REQUIRED';
+  'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'SESSION_REVOKED' | 'INTERNAL_AUTH_REQUIRED';
 
 const MESSAGES: Record<AuthenticationErrorCode, string> = {
   TOKEN_MISSING: 'Authentication required: send "Authorization: Bearer <access token>"',

@@ -46,7 +46,8 @@ export class AdminGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const user = await authenticate(context.switchToHttp().getRequest<AuthenticatedRequest>(), this.verifier);
-    if (user.role !== 'admin') throw new ForbiddenError('ADMIN_REQUIRED', 'This route requires the admin role');
+    if (user.role !== 'admin')
+      throw new ForbiddenError('ADMIN_REQUIRED', 'This route requires the admin role');
     return true;
   }
 }

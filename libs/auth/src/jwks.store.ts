@@ -21,7 +21,7 @@ const publicJwksSchema = z.object({
       y: z.string().min(1),
       alg: z.literal(ACCESS_TOKEN_ALGORITHM).optional(),
       use: z.literal('sig').optional(),
-      d: z.undefined({ message: 'a private key must never be published' }),
+      d: z.never({ message: 'a private key must never be published' }).optional(),
     }),
   ),
 });

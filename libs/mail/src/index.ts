@@ -3,3 +3,4 @@ export * from './templates';
 export * from './mail-sender';
 export * from './mailer';
 export * from './mail.module';
+export * from './billing-templates';

@@ -20,14 +20,21 @@ export type MailEnv = z.infer<typeof mailEnv>;
 
 export const MAIL_SETTINGS = Symbol('MAIL_SETTINGS');
 
+const REQUIRED = ['SMTP_HOST', 'SMTP_PORT', 'SMTP_FROM', 'SMTP_SECURE', 'SMTP_TIMEOUT_MS'] as const;
+
+/**
+ * The mail settings out of the app's validated config. An app whose schema lacks `mailEnv` fails at boot
+ * naming what is missing.
+ */
 export function mailSettingsFrom(config: unknown): MailEnv {
-  const result = mailEnv.safeParse(config ?? {});
-  if (!result.success) {
+  const values = (config ?? {}) as Partial<MailEnv>;
+  const missing = REQUIRED.filter((key) => values[key] === undefined);
+  if (missing.length > 0) {
     throw new ConfigValidationError(
-      result.error.issues.map(
-        (issue) => `${issue.path.join('.')}: ${issue.message} (spread mailEnv from @app/mail into the env schema)`,
+      missing.map(
+        (key) => `${key}: missing from the app config (spread mailEnv from @app/mail into the env schema)`,
       ),
     );
   }
-  return result.data;
+  return values as MailEnv;
 }

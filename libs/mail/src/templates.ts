@@ -40,9 +40,7 @@ function layout({ subject, greeting, paragraphs, action, footer }: Layout): Rend
     '<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">',
     `<p>${escapeHtml(greeting)}</p>`,
     ...paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
-    ...(action
-      ? [`<p><a href="${escapeHtml(action.url)}">${escapeHtml(action.label)}</a></p>`]
-      : []),
+    ...(action ? [`<p><a href="${escapeHtml(action.url)}">${escapeHtml(action.label)}</a></p>`] : []),
     ...(footer ? [`<p style="color:#666">${escapeHtml(footer)}</p>`] : []),
     `<p>&mdash; ${PRODUCT}</p>`,
     '</body></html>',

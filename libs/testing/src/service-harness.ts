@@ -7,7 +7,7 @@ export interface ServiceHarness {
   app: NestFastifyApplication;
   /** Base URL once `listen()` was called (other services reach this one over real HTTP). */
   url?: string;
-  listen(): Promise<string>;
+  listen(port?: number): Promise<string>;
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -37,8 +37,8 @@ export async function startService(
   const harness: ServiceHarness = {
     app,
     request: (options) => fastify.inject(options),
-    listen: async () => {
-      await app.listen({ port: 0, host: '127.0.0.1' });
+    listen: async (port = 0) => {
+      await app.listen({ port, host: '127.0.0.1' });
       const address = fastify.server.address();
       if (!address || typeof address === 'string') throw new Error('no TCP address');
       harness.url = `http://127.0.0.1:${address.port}`;

@@ -37,6 +37,10 @@ export function serviceTestEnv(
     DB_SERVICE_USER: role,
     DB_SERVICE_PASSWORD: requireEnv(PASSWORD_VARS[role] ?? ''),
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // @app/auth's authEnv: the service credential, and the tests' own Redis namespace for the token keys
+    // (a dev stack on the same Redis republishes its keys under "auth:" and would invalidate test tokens).
+    ...(process.env.INTERNAL_API_TOKEN ? { INTERNAL_API_TOKEN: process.env.INTERNAL_API_TOKEN } : {}),
+    AUTH_REDIS_PREFIX: `auth${TEST_DB_SUFFIX}:`,
     ...overrides,
   };
   assertTestDatabase(env.POSTGRES_DB ?? '');

@@ -1,0 +1,12 @@
+import { Counter, CounterConfiguration } from 'prom-client';
+import { MetricsRegistry } from '@app/metrics';
+
+/** The app's counter of that name, created on first use (several app instances may share a registry in tests). */
+export function counter<L extends string>(
+  metrics: MetricsRegistry,
+  config: CounterConfiguration<L>,
+): Counter<L> {
+  const existing = metrics.registry.getSingleMetric(config.name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ ...config, registers: [metrics.registry] });
+}
