@@ -1,12 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import type { TestCustomer } from '@app/testing';
 import { bearer, TestPlatform } from './platform';
 
 /** tenant-service and instance-service together: quota, delete guard, stats and tenant suspension. */
 const platform = new TestPlatform();
 
+const tenantIds: string[] = [];
+
 beforeAll(() => platform.start(['user', 'tenant', 'instance']));
-afterAll(() => platform.close());
+afterAll(async () => {
+  // No worker runs here: remove the rows so a worker started by a later suite does not provision them.
+  await platform.instance.app
+    .get(DataSource)
+    .query(`DELETE FROM instances WHERE tenant_id = ANY($1)`, [tenantIds]);
+  await platform.close();
+});
 
 async function createTenant(owner: TestCustomer, plan = 'basic') {
   const res = await platform.tenant.request({
@@ -16,7 +25,9 @@ async function createTenant(owner: TestCustomer, plan = 'basic') {
     payload: { name: 'Acme', subdomain: `t-${randomBytes(5).toString('hex')}`, plan },
   });
   expect(res.statusCode).toBe(201);
-  return res.json<{ id: string }>();
+  const tenant = res.json<{ id: string }>();
+  tenantIds.push(tenant.id);
+  return tenant;
 }
 
 function instanceBody(tenantId: string) {

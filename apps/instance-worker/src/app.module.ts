@@ -1,18 +1,56 @@
 import { Global, Module } from '@nestjs/common';
+import { InstanceDataModule } from '@app/instance-data';
 import { ServiceCoreModule } from '@app/platform';
+import { LifecycleQueueModule } from '@app/queue';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
-import { dockerClientProvider } from './docker/docker-runtime';
+import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
 import { DockerHealthCheck } from './health/docker.health';
+import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
+import { InstanceBackupsService } from './lifecycle/instance-backups.service';
+import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
+import { InstanceLocks } from './lifecycle/instance-locks';
+import { InstanceReconciler } from './lifecycle/instance-reconciler';
+import { InstanceRuntime } from './lifecycle/instance-runtime';
+import {
+  LIFECYCLE_JOB_HANDLER_CLASSES,
+  lifecycleJobHandlersProvider,
+} from './lifecycle/lifecycle-job-handlers';
+import { LifecycleWorker } from './lifecycle/lifecycle-worker';
+import { LifecycleMetrics } from './lifecycle/lifecycle.metrics';
+import { OdooDatabaseProvisioner } from './lifecycle/odoo-database.provisioner';
+import { TenantNetworks } from './lifecycle/tenant-networks';
 
 @Global()
-@Module({ providers: [dockerClientProvider], exports: [dockerClientProvider] })
+@Module({ providers: [dockerClientProvider, DockerRuntime], exports: [dockerClientProvider, DockerRuntime] })
 class DockerEngineModule {}
+
+@Module({
+  providers: [
+    LifecycleMetrics,
+    InstanceLocks,
+    OdooDatabaseProvisioner,
+    ContainerDbEndpoint,
+    TenantNetworks,
+    InstanceRuntime,
+    InstanceBackupsService,
+    InstanceLifecycleService,
+    InstanceReconciler,
+    ...LIFECYCLE_JOB_HANDLER_CLASSES,
+    lifecycleJobHandlersProvider,
+    LifecycleWorker,
+  ],
+  exports: [LifecycleWorker, InstanceReconciler, InstanceRuntime, OdooDatabaseProvisioner],
+})
+export class InstanceLifecycleModule {}
 
 @Module({
   imports: [
     DockerEngineModule,
     ServiceCoreModule.forService({ envSchema, dataSource: dataSourceSpec, extraChecks: [DockerHealthCheck] }),
+    InstanceDataModule,
+    LifecycleQueueModule,
+    InstanceLifecycleModule,
   ],
 })
 export class AppModule {}

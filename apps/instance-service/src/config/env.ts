@@ -1,12 +1,32 @@
 import { z } from 'zod';
+import { authEnv } from '@app/auth';
 import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
+import { instanceSecretsEnv } from '@app/instance-data';
+import { queueEnv } from '@app/queue';
+
+const httpUrl = (fallback: string) =>
+  z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .default(fallback)
+    .transform((url) => url.replace(/\/+$/, ''));
 
 export const envSchema = z.object({
   ...commonEnv.shape,
   ...postgresEnv.shape,
   ...redisEnv.shape,
+  ...authEnv.shape,
+  /** INSTANCE_SECRETS_KEY: the generated Odoo admin password is stored only encrypted, for the worker. */
+  ...instanceSecretsEnv.shape,
+  /** QUEUE_PREFIX: must be the worker's. */
+  ...queueEnv.shape,
   PORT: port(8003),
   POSTGRES_DB: z.string().min(1).default('instance'),
+  /** tenant-service's internal API: membership and role lookup, quota reservations. */
+  TENANT_SERVICE_URL: httpUrl('http://127.0.0.1:8002'),
+  /** billing-service's internal API: one subscription per instance when BILLING_PROVIDER=killbill. */
+  BILLING_SERVICE_URL: httpUrl('http://127.0.0.1:8004'),
+  /** none: instances are entitled at once (self-hosting); killbill: billing-service entitles them. */
+  BILLING_PROVIDER: z.enum(['killbill', 'none']).default('none'),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -1,10 +1,22 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
+import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config';
+import { instanceSecretsEnv } from '@app/instance-data';
+import { queueEnv } from '@app/queue';
+
+/** Inside a container the worker reaches Odoo containers differently (no published ports). */
+const inContainer = existsSync('/.dockerenv');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const dockerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a Docker object name');
 
 export const envSchema = z.object({
   ...commonEnv.shape,
   ...postgresEnv.shape,
   ...redisEnv.shape,
+  ...instanceSecretsEnv.shape,
+  ...queueEnv.shape,
   /** Health and metrics only: the worker has no public API. */
   PORT: port(8005),
   POSTGRES_DB: z.string().min(1).default('instance'),
@@ -12,6 +24,64 @@ export const envSchema = z.object({
     .string()
     .regex(/^(unix|tcp|http|https):\/\//, 'must be unix:///path or tcp://host:port')
     .default('unix:///var/run/docker.sock'),
+
+  // ---- Odoo containers ----
+  /** Image per Odoo version; `{version}` is replaced by 16.0 / 17.0 / 18.0. */
+  ODOO_IMAGE_TEMPLATE: z.string().min(1).default('odoo:{version}'),
+  /** Compose network Traefik and Postgres are on; the peers below are looked up on it. */
+  ODOO_NETWORK: dockerName.default('saasodoo-odoo'),
+  /**
+   * Compose services (label com.docker.compose.service) on ODOO_NETWORK that the worker connects to every
+   * tenant network, under their service name as DNS alias: Traefik to route to the instances, Postgres so
+   * Odoo reaches its database. Instances themselves never share a network with another tenant.
+   */
+  TENANT_NETWORK_PEERS: z
+    .string()
+    .default('traefik,postgres')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  /** Publish 8069 on 127.0.0.1 (random port) and probe health through it; off inside a container. */
+  PUBLISH_INSTANCE_PORTS: envBoolean(!inContainer),
+  INSTANCE_URL_SCHEME: z.enum(['http', 'https']).default('http'),
+  ODOO_PIDS_LIMIT: positiveInt(512),
+  ODOO_STOP_TIMEOUT_SECONDS: nonNegativeInt(20),
+  PROVISION_HEALTH_TIMEOUT_MS: positiveInt(300_000),
+  /** Limit of one-shot `odoo … --stop-after-init` runs (initialisation, `--update all`). */
+  ODOO_ONESHOT_TIMEOUT_MS: positiveInt(1_800_000),
+
+  // ---- Odoo databases ----
+  ODOO_DB_HOST: z.string().min(1).default('127.0.0.1'),
+  ODOO_DB_PORT: port(5432),
+  /**
+   * Address the Odoo containers use for Postgres. Empty: ODOO_DB_HOST, unless that is a loopback address
+   * (host mode): then the worker forwards <docker bridge gateway>:ODOO_DB_PORT to ODOO_DB_HOST:ODOO_DB_PORT.
+   */
+  ODOO_DB_HOST_FOR_CONTAINERS: z.string().default(''),
+  ODOO_PROVISIONER_USER: z.string().min(1).default('odoo_provisioner'),
+  ODOO_PROVISIONER_PASSWORD: z.string().min(1),
+
+  // ---- backups, retention ----
+  BACKUP_DIR: z
+    .string()
+    .min(1)
+    .default(inContainer ? '/var/lib/saasodoo/backups' : './.local/backups'),
+  BACKUP_RETENTION_COUNT: positiveInt(5),
+  PG_DUMP_BIN: z.string().min(1).default('pg_dump'),
+  PG_RESTORE_BIN: z.string().min(1).default('pg_restore'),
+  /** Data of a terminated instance is kept this long, then purged (0: right away). */
+  INSTANCE_PURGE_AFTER_SECONDS: nonNegativeInt(604_800),
+
+  // ---- queue, reconciler ----
+  /** Jobs run at once; they mostly wait (Docker, Odoo's boot), so this can exceed the CPU count. */
+  WORKER_CONCURRENCY: positiveInt(16),
+  RECONCILE_INTERVAL_MS: positiveInt(30_000),
+  /** A job of a worker that died (SIGKILL) is taken over after about this long. */
+  QUEUE_LOCK_DURATION_MS: positiveInt(30_000),
+  QUEUE_STALLED_INTERVAL_MS: positiveInt(15_000),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -648,6 +648,42 @@ export class DockerRuntime {
     }
   }
 
+  /** Containers (running or not) attached to `network`, optionally narrowed by labels (`key=value`). */
+  async listNetworkContainers(network: string, labels: string[] = []): Promise<Docker.ContainerInfo[]> {
+    return this.call('listNetworkContainers', () =>
+      this.docker.listContainers({
+        all: true,
+        filters: { network: [network], ...(labels.length ? { label: labels } : {}) },
+      }),
+    );
+  }
+
+  /** Attaches a running container to `network` under extra DNS `aliases`; already attached is fine. */
+  async connectToNetwork(containerId: string, network: string, aliases: string[] = []): Promise<void> {
+    try {
+      await this.docker
+        .getNetwork(network)
+        .connect({ Container: containerId, EndpointConfig: aliases.length ? { Aliases: aliases } : {} });
+    } catch (error) {
+      const mapped = toRuntimeError('connectToNetwork', error);
+      if (!(mapped.statusCode === 403 && /already exists/i.test(mapped.message))) {
+        throw mapped;
+      }
+    }
+  }
+
+  /** Detaches the container from `network`; not attached or gone is fine. */
+  async disconnectFromNetwork(containerId: string, network: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(network).disconnect({ Container: containerId, Force: true });
+    } catch (error) {
+      const mapped = toRuntimeError('disconnectFromNetwork', error);
+      if (!(mapped instanceof DockerNotFoundError) && !/not connected/i.test(mapped.message)) {
+        throw mapped;
+      }
+    }
+  }
+
   // ---- volumes --------------------------------------------------------------------------------------------
 
   async ensureVolume(name: string, labels: Record<string, string>): Promise<string> {

@@ -1,0 +1,67 @@
+import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { z } from 'zod';
+import { InternalCallError, InternalHttpClient } from '@app/auth';
+import { APP_CONFIG } from '@app/config';
+import type { CreateSubscriptionRequest, SubscriptionSummary } from '@app/contracts';
+import { ConflictError, DependencyUnavailableError, DomainError } from '@app/http';
+import type { Config } from '../config/env';
+
+const subscriptionSchema: z.ZodType<SubscriptionSummary> = z.object({
+  subscription_id: z.string(),
+  instance_id: z.string(),
+  plan_name: z.string(),
+  phase: z.string().nullable(),
+  state: z.string(),
+  trial_ends_at: z.string().nullable(),
+  entitled: z.boolean(),
+});
+
+/** Subscriptions take Kill Bill a moment; a little more than the default internal timeout. */
+const SUBSCRIBE_TIMEOUT_MS = 10_000;
+
+/**
+ * billing-service's internal API. It may be absent (not deployed, down): that is a clean 503 for the caller,
+ * who must then leave nothing behind.
+ */
+@Injectable()
+export class BillingServiceClient {
+  private readonly logger = new Logger(BillingServiceClient.name);
+  private readonly baseUrl: string;
+
+  constructor(
+    private readonly http: InternalHttpClient,
+    @Inject(APP_CONFIG) config: Config,
+  ) {
+    this.baseUrl = config.BILLING_SERVICE_URL;
+  }
+
+  /** POST /internal/subscriptions (idempotent on instance_id). */
+  async createSubscription(
+    request: CreateSubscriptionRequest,
+    requestId?: string,
+  ): Promise<SubscriptionSummary> {
+    try {
+      return await this.http.post(this.baseUrl, '/internal/subscriptions', request, subscriptionSchema, {
+        timeoutMs: SUBSCRIBE_TIMEOUT_MS,
+        requestId,
+      });
+    } catch (error) {
+      if (error instanceof InternalCallError && error.status === 400) {
+        throw new DomainError(HttpStatus.BAD_REQUEST, 'UNKNOWN_PLAN', `Unknown plan "${request.plan_name}"`, [
+          { field: 'plan_name', problems: ['plan_name is not a plan of the catalog'] },
+        ]);
+      }
+      if (error instanceof InternalCallError && error.status === 409) {
+        throw new ConflictError(
+          'TRIAL_ALREADY_USED',
+          'This tenant has already used its trial; choose a paid plan',
+        );
+      }
+      this.logger.warn({ msg: 'billing-service call failed', error: String(error) });
+      throw new DependencyUnavailableError(
+        'billing-service',
+        'billing-service is unavailable, try again shortly',
+      );
+    }
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * What a valid instance looks like: the original's rules (reference §1.3, validators.py) plus the per-type
+ * resource caps, the reserved names that would collide with the platform, and the environment variables
+ * a customer must not be able to set. Pure functions, shared by the DTOs and the services.
+ */
+
+import { ValidationFailedError } from '@app/http';
+import {
+  INSTANCE_TYPES,
+  isReservedDatabaseName as isReservedByInstanceData,
+  ODOO_VERSIONS,
+  RESERVED_ODOO_ENV_VARS,
+  type InstanceType,
+  type OdooVersion,
+} from '@app/instance-data';
+
+export { INSTANCE_TYPES, ODOO_VERSIONS, type InstanceType, type OdooVersion };
+
+export interface ResourceCaps {
+  cpu: number;
+  memoryMiB: number;
+  storageMiB: number;
+}
+
+const GIB = 1024;
+
+/** Upper bounds per instance type (the tenant-era original's caps: CPUs, GB of memory, GB of storage). */
+export const RESOURCE_CAPS: Record<InstanceType, ResourceCaps> = {
+  development: { cpu: 2, memoryMiB: 4 * GIB, storageMiB: 20 * GIB },
+  staging: { cpu: 4, memoryMiB: 8 * GIB, storageMiB: 50 * GIB },
+  production: { cpu: 8, memoryMiB: 16 * GIB, storageMiB: 100 * GIB },
+};
+
+export const CPU_LIMIT_MIN = 0.1;
+export const CPU_LIMIT_MAX = 8;
+/** Below this Odoo cannot even start its workers. */
+export const MEMORY_LIMIT_MIN_MIB = 256;
+export const STORAGE_LIMIT_MIN_MIB = GIB;
+
+/** `<int>M` or `<int>G`, as the original accepted (it upper-cased the unit first). */
+export const RESOURCE_SIZE_PATTERN = /^[1-9][0-9]{0,6}[MG]$/;
+
+/** The size in MiB of a value that matches RESOURCE_SIZE_PATTERN. */
+export function sizeInMiB(size: string): number {
+  const amount = Number(size.slice(0, -1));
+  return size.endsWith('G') ? amount * GIB : amount;
+}
+
+export interface FieldProblem {
+  field: string;
+  problems: string[];
+}
+
+export interface ResourceLimits {
+  cpu_limit: number;
+  memory_limit: string;
+  storage_limit: string;
+}
+
+/** Problems of `limits` against the caps of `type` (formats are checked by the DTOs before). */
+export function resourceCapProblems(type: InstanceType, limits: ResourceLimits): FieldProblem[] {
+  const caps = RESOURCE_CAPS[type];
+  const problems: FieldProblem[] = [];
+  if (limits.cpu_limit > caps.cpu) {
+    problems.push({ field: 'cpu_limit', problems: [`cpu_limit must be at most ${caps.cpu} for ${type}`] });
+  }
+  const memory = sizeInMiB(limits.memory_limit);
+  if (memory > caps.memoryMiB) {
+    problems.push({
+      field: 'memory_limit',
+      problems: [`memory_limit must be at most ${caps.memoryMiB / GIB}G for ${type}`],
+    });
+  } else if (memory < MEMORY_LIMIT_MIN_MIB) {
+    problems.push({
+      field: 'memory_limit',
+      problems: [`memory_limit must be at least ${MEMORY_LIMIT_MIN_MIB}M`],
+    });
+  }
+  const storage = sizeInMiB(limits.storage_limit);
+  if (storage > caps.storageMiB) {
+    problems.push({
+      field: 'storage_limit',
+      problems: [`storage_limit must be at most ${caps.storageMiB / GIB}G for ${type}`],
+    });
+  } else if (storage < STORAGE_LIMIT_MIN_MIB) {
+    problems.push({ field: 'storage_limit', problems: ['storage_limit must be at least 1G'] });
+  }
+  return problems;
+}
+
+/** 400 VALIDATION_FAILED with one entry per field over (or under) its bound. */
+export function assertWithinCaps(type: InstanceType, limits: ResourceLimits): void {
+  const problems = resourceCapProblems(type, limits);
+  if (problems.length > 0) {
+    throw new ValidationFailedError(
+      problems.map((p) => `${p.field}: ${p.problems.join(', ')}`).join('; '),
+      problems,
+    );
+  }
+}
+
+/** 1–50 characters, letters, digits, `_` and `-`, not starting or ending with `_` or `-` (after lower-casing). */
+export const DATABASE_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9_-]{0,48}[a-z0-9])?$/;
+
+/** Beyond @app/instance-data's list (the original's, Postgres' and the platform's databases). */
+const MORE_RESERVED_DATABASE_NAMES: ReadonlySet<string> = new Set([
+  'odoo',
+  'provisioner',
+  'odoo_provisioner',
+]);
+
+/**
+ * Names of the platform's service databases and their variants (`billing`, `billing_test`, ...): the DB-user
+ * guard treats any database so named as another service's, so an Odoo database must never look like one.
+ */
+const PLATFORM_DATABASE_PATTERN = /^(auth|tenant|instance|billing)([_-].*)?$/;
+
+export function isReservedDatabaseName(name: string): boolean {
+  return (
+    isReservedByInstanceData(name) ||
+    MORE_RESERVED_DATABASE_NAMES.has(name) ||
+    PLATFORM_DATABASE_PATTERN.test(name)
+  );
+}
+
+/** 3–50 characters, letters, digits and `-`, not starting or ending with `-` (after lower-casing). */
+export const SUBDOMAIN_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$/;
+
+/** Hosts the platform itself serves under BASE_DOMAIN (an instance there would hijack the route). */
+export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
+  'api',
+  'www',
+  'app',
+  'admin',
+  'auth',
+  'billing',
+  'docs',
+  'status',
+  'static',
+  'traefik',
+  'grafana',
+  'prometheus',
+  'mail',
+  'mailpit',
+  'smtp',
+  'killbill',
+  'kaui',
+  'localhost',
+]);
+
+export function subdomainProblem(subdomain: string): string | undefined {
+  if (!SUBDOMAIN_PATTERN.test(subdomain)) {
+    return 'subdomain must be 3–50 letters, digits or "-", not starting or ending with "-"';
+  }
+  if (RESERVED_SUBDOMAINS.has(subdomain)) return `subdomain "${subdomain}" is reserved`;
+  return undefined;
+}
+
+/** A subdomain made from the database name when none is given: `_` becomes `-`, padded to 3 characters. */
+export function subdomainFromDatabaseName(databaseName: string): string {
+  let slug = databaseName.replace(/_/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  if (slug.length < 3) slug = `${slug}-odoo`.replace(/^-/, '');
+  if (RESERVED_SUBDOMAINS.has(slug)) slug = `${slug}-odoo`;
+  return slug.slice(0, 50).replace(/-$/, '');
+}
+
+/** Odoo module (addon) names as the original allowed them: ≤100, letters, digits, `_` and `-`. */
+export const ADDON_NAME_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+export const MAX_ADDONS = 200;
+
+export const ENV_VAR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const MAX_ENV_VARS = 100;
+export const MAX_ENV_VALUE_LENGTH = 4096;
+
+/**
+ * Variables that carry the Odoo database connection or the secrets the worker sets: the worker's own list
+ * (the official image reads HOST/PORT/USER/PASSWORD), libpq's PG*, the original image's ODOO_DATABASE_*.
+ * Compared upper-cased.
+ */
+const FORBIDDEN_ENV_NAMES: ReadonlySet<string> = new Set([
+  ...RESERVED_ODOO_ENV_VARS,
+  'DB_HOST',
+  'DB_PORT',
+  'DB_USER',
+  'DB_PASSWORD',
+  'DB_NAME',
+  'DB_FILTER',
+  'DBFILTER',
+  'DATABASE',
+  'DATABASE_URL',
+  'ODOO_RC',
+  'ODOO_ADMIN_PASSWORD',
+  'ADMIN_PASSWD',
+  'ODOO_EMAIL',
+  'ODOO_PASSWORD',
+]);
+const FORBIDDEN_ENV_PREFIXES = ['PG', 'ODOO_DATABASE_', 'ODOO_DB_', 'SAASODOO_'];
+
+export function isForbiddenEnvVar(name: string): boolean {
+  const upper = name.toUpperCase();
+  return FORBIDDEN_ENV_NAMES.has(upper) || FORBIDDEN_ENV_PREFIXES.some((prefix) => upper.startsWith(prefix));
+}
+
+/** Problems of an `environment_vars` object, one message per offending entry. */
+export function environmentVarProblems(vars: Record<string, unknown>): string[] {
+  const entries = Object.entries(vars);
+  const problems: string[] = [];
+  if (entries.length > MAX_ENV_VARS) problems.push(`at most ${MAX_ENV_VARS} environment variables`);
+  for (const [name, value] of entries) {
+    if (!ENV_VAR_NAME_PATTERN.test(name)) {
+      problems.push(
+        `"${name}" is not a valid variable name (letters, digits and "_", not starting with a digit)`,
+      );
+    } else if (isForbiddenEnvVar(name)) {
+      problems.push(
+        `"${name}" is set by the platform (database connection and secrets) and cannot be overridden`,
+      );
+    }
+    if (typeof value !== 'string') problems.push(`the value of "${name}" must be a string`);
+    else if (value.length > MAX_ENV_VALUE_LENGTH || value.includes('\0')) {
+      problems.push(`the value of "${name}" must be at most ${MAX_ENV_VALUE_LENGTH} characters without NUL`);
+    }
+  }
+  return problems;
+}
+
+/** Problems of a `custom_addons` / `disabled_modules` list. */
+export function addonListProblems(list: unknown[]): string[] {
+  const problems: string[] = [];
+  if (list.length > MAX_ADDONS) problems.push(`at most ${MAX_ADDONS} entries`);
+  const seen = new Set<string>();
+  for (const item of list) {
+    if (typeof item !== 'string' || !ADDON_NAME_PATTERN.test(item)) {
+      problems.push(`${JSON.stringify(item)} is not a module name (1–100 letters, digits, "_" or "-")`);
+    } else if (seen.has(item)) {
+      problems.push(`"${item}" is listed twice`);
+    } else seen.add(item);
+  }
+  return problems;
+}
+
+/** metadata is free-form JSON, bounded so one row cannot grow without limit. */
+export const MAX_METADATA_BYTES = 16 * 1024;

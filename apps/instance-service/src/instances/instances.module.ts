@@ -1,0 +1,41 @@
+import { Module } from '@nestjs/common';
+import { BillingServiceClient } from '../billing/billing-service.client';
+import { InstanceMetrics } from '../common/instance-metrics';
+import { RandomSource } from '../common/random-source';
+import { TrailingSlashRoutes } from '../common/trailing-slash';
+import { InternalInstancesController } from '../internal/internal-instances.controller';
+import { InternalInstancesService } from '../internal/internal-instances.service';
+import { QuotaSlots } from '../tenants/quota-slots';
+import { TenantAccessPolicy } from '../tenants/tenant-access';
+import { TenantServiceClient } from '../tenants/tenant-service.client';
+import { AbandonedInstancesRepository } from './abandoned-instances.repository';
+import { AdminPasswordIssuer } from './admin-password';
+import { InstanceActionsService } from './instance-actions.service';
+import { InstanceQueriesService } from './instance-queries.service';
+import { InstancesController } from './instances.controller';
+import { InstanceCreationService } from './instance-creation.service';
+import { InstanceUpdatesService } from './instance-updates.service';
+import { LifecycleDispatcher } from './lifecycle-dispatcher';
+
+/** The instance API: public routes under /api/v1/instances and the service-to-service routes under /internal. */
+@Module({
+  controllers: [InstancesController, InternalInstancesController],
+  providers: [
+    InstanceCreationService,
+    InstanceUpdatesService,
+    InstanceActionsService,
+    InstanceQueriesService,
+    InternalInstancesService,
+    AbandonedInstancesRepository,
+    AdminPasswordIssuer,
+    LifecycleDispatcher,
+    TenantServiceClient,
+    TenantAccessPolicy,
+    QuotaSlots,
+    BillingServiceClient,
+    RandomSource,
+    InstanceMetrics,
+    TrailingSlashRoutes,
+  ],
+})
+export class InstancesModule {}

@@ -1,0 +1,81 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { InternalOnly } from '@app/auth';
+import { InstanceIdPipe } from '../instances/instance-id.pipe';
+import {
+  AffectedDto,
+  DesiredStateDto,
+  InstanceCountDto,
+  InternalInstanceStateDto,
+  InternalLimitsDto,
+  TenantSuspensionDto,
+} from './internal.dto';
+import { InternalInstancesService } from './internal-instances.service';
+
+const uuid = new ParseUUIDPipe();
+
+/**
+ * Service-to-service API (x-internal-token only, never routed by Traefik); shapes in
+ * libs/contracts/src/internal-api.ts. Callers: billing-service (entitlement, limits), tenant-service
+ * (suspension, counts), user-service (counts).
+ */
+@ApiTags('internal')
+@InternalOnly()
+@ApiUnauthorizedResponse({ description: 'Only the service credential (x-internal-token) is accepted' })
+@Controller('internal')
+export class InternalInstancesController {
+  constructor(private readonly internal: InternalInstancesService) {}
+
+  @Get('instances/:id')
+  @ApiOperation({ summary: 'One instance, for another service' })
+  @ApiOkResponse({ type: InternalInstanceStateDto })
+  get(@Param('id', InstanceIdPipe) id: string) {
+    return this.internal.get(id);
+  }
+
+  @Put('instances/:id/desired-state')
+  @ApiOperation({ summary: 'Set the desired state (idempotent); running on a pending instance entitles it' })
+  @ApiOkResponse({ type: InternalInstanceStateDto })
+  desiredState(@Param('id', InstanceIdPipe) id: string, @Body() dto: DesiredStateDto) {
+    return this.internal.setDesiredState(id, dto);
+  }
+
+  @Put('instances/:id/limits')
+  @ApiOperation({ summary: 'Set the resource limits (plan change); applied to the container by a job' })
+  @ApiOkResponse({ type: InternalInstanceStateDto })
+  limits(@Param('id', InstanceIdPipe) id: string, @Body() dto: InternalLimitsDto) {
+    return this.internal.setLimits(id, dto);
+  }
+
+  @Post('tenants/:tenantId/suspend')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Suspend every live instance of the tenant' })
+  @ApiOkResponse({ type: AffectedDto })
+  suspendTenant(@Param('tenantId', uuid) tenantId: string, @Body() dto: TenantSuspensionDto) {
+    return this.internal.suspendTenant(tenantId, dto.reason, dto.actor ?? 'tenant-service');
+  }
+
+  @Post('tenants/:tenantId/resume')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Bring the instances suspended with the tenant back to the state they had before',
+  })
+  @ApiOkResponse({ type: AffectedDto })
+  resumeTenant(@Param('tenantId', uuid) tenantId: string, @Body() dto: TenantSuspensionDto) {
+    return this.internal.resumeTenant(tenantId, dto.reason, dto.actor ?? 'tenant-service');
+  }
+
+  @Get('customers/:customerId/instances/count')
+  @ApiOperation({ summary: "Instances of the customer's tenants (the customer is the tenant owner)" })
+  @ApiOkResponse({ type: InstanceCountDto })
+  customerCount(@Param('customerId', uuid) customerId: string) {
+    return this.internal.count({ customerId });
+  }
+
+  @Get('tenants/:tenantId/instances/count')
+  @ApiOperation({ summary: 'Instances of the tenant' })
+  @ApiOkResponse({ type: InstanceCountDto })
+  tenantCount(@Param('tenantId', uuid) tenantId: string) {
+    return this.internal.count({ tenantId });
+  }
+}

@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import type { DesiredState, InstanceCount, InternalInstanceState } from '@app/contracts';
+import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
+import { InstanceMetrics } from '../common/instance-metrics';
+import { LifecycleDispatcher } from '../instances/lifecycle-dispatcher';
+import { assertWithinCaps } from '../instances/instance-rules';
+import { QuotaSlots } from '../tenants/quota-slots';
+import type { DesiredStateDto, InternalLimitsDto } from './internal.dto';
+
+const PAGE_SIZE = 100;
+
+export interface InternalInstanceView extends InternalInstanceState {
+  customer_id: string;
+  name: string;
+  subdomain: string | null;
+  plan_name: string | null;
+  cpu_limit: number;
+  memory_limit: string;
+  storage_limit: string;
+  external_url: string | null;
+  generation: number;
+}
+
+function internalView(instance: InstanceEntity): InternalInstanceView {
+  return {
+    id: instance.id,
+    tenant_id: instance.tenantId,
+    status: instance.status,
+    desired_state: instance.desiredState,
+    customer_id: instance.customerId,
+    name: instance.name,
+    subdomain: instance.subdomain,
+    plan_name: instance.planName,
+    cpu_limit: instance.cpuLimit,
+    memory_limit: instance.memoryLimit,
+    storage_limit: instance.storageLimit,
+    external_url: instance.externalUrl,
+    generation: instance.generation,
+  };
+}
+
+/**
+ * What other services may ask of instance-service (libs/contracts/src/internal-api.ts): billing entitles,
+ * suspends, resumes and terminates through the desired state; tenant-service suspends whole tenants and reads
+ * counts. Every change is recorded in the row first, then enqueued (same pattern as the public actions).
+ */
+@Injectable()
+export class InternalInstancesService {
+  constructor(
+    private readonly instances: InstancesRepository,
+    private readonly dispatcher: LifecycleDispatcher,
+    private readonly quota: QuotaSlots,
+    private readonly metrics: InstanceMetrics,
+  ) {}
+
+  async get(id: string): Promise<InternalInstanceView> {
+    return internalView(await this.instances.getById(id));
+  }
+
+  /** Idempotent; `running` on a pending instance entitles it (provisioning starts). */
+  async setDesiredState(id: string, dto: DesiredStateDto): Promise<InternalInstanceView> {
+    const { instance } = await this.changeDesiredState(id, dto.desired_state, dto.actor, dto.reason);
+    return internalView(instance);
+  }
+
+  private async changeDesiredState(
+    id: string,
+    desired: DesiredState,
+    actor: string,
+    reason: string,
+  ): Promise<{ instance: InstanceEntity; changed: boolean }> {
+    const recorded = await this.instances.requestDesiredState(id, desired, { actor, reason });
+    if (recorded.job) {
+      await this.dispatcher.dispatch(recorded.job);
+      this.metrics.actions.inc({ action: `desired:${desired}`, outcome: 'queued' });
+    }
+    if (desired === 'terminated') await this.quota.release(recorded.instance.tenantId, id);
+    return { instance: recorded.instance, changed: recorded.job !== null };
+  }
+
+  /** Plan limits from billing: the absolute bounds apply (not the per-type caps a customer is held to). */
+  async setLimits(id: string, dto: InternalLimitsDto): Promise<InternalInstanceView> {
+    assertWithinCaps('production', dto);
+    const recorded = await this.instances.requestLimitsChange(
+      id,
+      { cpuLimit: dto.cpu_limit, memoryLimit: dto.memory_limit, storageLimit: dto.storage_limit },
+      {
+        actor: dto.actor ?? 'billing-service',
+        reason: `plan limits: cpu ${dto.cpu_limit}, memory ${dto.memory_limit}, storage ${dto.storage_limit}`,
+      },
+    );
+    if (recorded.job) await this.dispatcher.dispatch(recorded.job);
+    return internalView(recorded.instance);
+  }
+
+  /** Every live instance of the tenant wants `suspended`; each remembers the state it returns to. */
+  async suspendTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
+    let affected = 0;
+    for (const instance of await this.liveInstancesOf(tenantId)) {
+      if (instance.desiredState === 'suspended' || instance.desiredState === 'terminated') continue;
+      const { changed } = await this.changeDesiredState(
+        instance.id,
+        'suspended',
+        actor,
+        `tenant suspended: ${reason}`,
+      );
+      if (changed) affected++;
+    }
+    return { affected };
+  }
+
+  /** Instances that want `suspended` go back to what they wanted before (running or stopped). */
+  async resumeTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
+    let affected = 0;
+    for (const instance of await this.liveInstancesOf(tenantId)) {
+      if (instance.desiredState !== 'suspended') continue;
+      const back: DesiredState = instance.previousStatus === 'stopped' ? 'stopped' : 'running';
+      const { changed } = await this.changeDesiredState(
+        instance.id,
+        back,
+        actor,
+        `tenant resumed: ${reason}`,
+      );
+      if (changed) affected++;
+    }
+    return { affected };
+  }
+
+  /** `instance_count` counts live (non-terminated) instances, and `by_status` adds up to it. */
+  async count(filter: { tenantId?: string; customerId?: string }): Promise<InstanceCount> {
+    const { total, byStatus } = await this.instances.countByStatus(filter);
+    const { terminated: _terminated, ...live } = byStatus;
+    return { instance_count: total, by_status: live };
+  }
+
+  private async liveInstancesOf(tenantId: string): Promise<InstanceEntity[]> {
+    const all: InstanceEntity[] = [];
+    for (let page = 1; ; page++) {
+      const { items, total } = await this.instances.list({
+        tenantId,
+        includeTerminated: false,
+        page,
+        pageSize: PAGE_SIZE,
+      });
+      all.push(...items);
+      if (items.length === 0 || all.length >= total) return all;
+    }
+  }
+}

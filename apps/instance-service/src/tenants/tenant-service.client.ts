@@ -1,0 +1,149 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import axios, { AxiosInstance } from 'axios';
+import { z } from 'zod';
+import { AUTH_SETTINGS, INTERNAL_TOKEN_HEADER, InternalCallError, InternalHttpClient } from '@app/auth';
+import type { AuthSettings } from '@app/auth';
+import { APP_CONFIG } from '@app/config';
+import {
+  TENANT_PLANS,
+  TENANT_ROLES,
+  TENANT_STATUSES,
+  type CustomerTenantSummary,
+  type InternalMembership,
+  type QuotaReservation,
+} from '@app/contracts';
+import { ConflictError, DependencyUnavailableError, NotFoundError } from '@app/http';
+import type { Config } from '../config/env';
+
+const membershipSchema: z.ZodType<InternalMembership> = z.object({
+  tenant_id: z.string(),
+  user_id: z.string(),
+  role: z.enum(TENANT_ROLES),
+  tenant_status: z.enum(TENANT_STATUSES),
+  owner_id: z.string(),
+  subdomain: z.string(),
+});
+
+const reservationSchema: z.ZodType<QuotaReservation> = z.object({
+  tenant_id: z.string(),
+  instance_id: z.string(),
+  used: z.number(),
+  limit: z.number(),
+});
+
+const summarySchema: z.ZodType<CustomerTenantSummary> = z.object({
+  tenant_count: z.number(),
+  tenants: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      subdomain: z.string(),
+      role: z.enum(TENANT_ROLES),
+      plan: z.enum(TENANT_PLANS),
+      status: z.enum(TENANT_STATUSES),
+    }),
+  ),
+});
+
+const TENANT_SERVICE = 'tenant-service';
+/**
+ * A reservation locks the tenant row, so concurrent creates in one tenant queue behind each other: it gets
+ * more time than a read (INTERNAL_HTTP_TIMEOUT_MS) before the create gives up with a 503.
+ */
+const RESERVE_TIMEOUT_MS = 5_000;
+
+/**
+ * tenant-service's internal API (libs/contracts/src/internal-api.ts): who belongs to which tenant with which
+ * role, and the atomic per-tenant instance quota. Every failure to reach it is a 503 for the caller.
+ */
+@Injectable()
+export class TenantServiceClient {
+  private readonly logger = new Logger(TenantServiceClient.name);
+  private readonly baseUrl: string;
+  /** InternalHttpClient has no DELETE yet; this one call uses the same credential, timeout and policy. */
+  private readonly deleter: AxiosInstance;
+
+  constructor(
+    private readonly http: InternalHttpClient,
+    @Inject(APP_CONFIG) config: Config,
+    @Inject(AUTH_SETTINGS) auth: AuthSettings,
+  ) {
+    this.baseUrl = config.TENANT_SERVICE_URL;
+    this.deleter = axios.create({
+      timeout: auth.internalHttpTimeoutMs,
+      headers: { [INTERNAL_TOKEN_HEADER]: auth.internalApiToken, accept: 'application/json' },
+      maxRedirects: 0,
+      proxy: false,
+      validateStatus: () => true,
+    });
+  }
+
+  /** The caller's membership of the tenant, or null when not a member (or no such tenant). */
+  async membership(tenantId: string, userId: string): Promise<InternalMembership | null> {
+    try {
+      return await this.http.get(
+        this.baseUrl,
+        `/internal/tenants/${encodeURIComponent(tenantId)}/members/${encodeURIComponent(userId)}`,
+        membershipSchema,
+      );
+    } catch (error) {
+      if (error instanceof InternalCallError && error.status === 404) return null;
+      throw this.unavailable(error);
+    }
+  }
+
+  /** Every tenant the customer belongs to, with their role. */
+  async tenantsOf(customerId: string): Promise<CustomerTenantSummary['tenants']> {
+    try {
+      const summary = await this.http.get(
+        this.baseUrl,
+        `/internal/customers/${encodeURIComponent(customerId)}/summary`,
+        summarySchema,
+      );
+      return summary.tenants;
+    } catch (error) {
+      if (error instanceof InternalCallError && error.status === 404) return [];
+      throw this.unavailable(error);
+    }
+  }
+
+  /** Takes one instance slot of the tenant for `instanceId` (idempotent); 409 QUOTA_EXCEEDED when none is left. */
+  async reserve(tenantId: string, instanceId: string): Promise<QuotaReservation> {
+    try {
+      return await this.http.post(
+        this.baseUrl,
+        `/internal/tenants/${encodeURIComponent(tenantId)}/quota/reservations`,
+        { instance_id: instanceId },
+        reservationSchema,
+        { timeoutMs: RESERVE_TIMEOUT_MS },
+      );
+    } catch (error) {
+      if (error instanceof InternalCallError && error.status === 409) {
+        throw new ConflictError('QUOTA_EXCEEDED', 'The tenant has no instance slot left in its plan', [
+          { tenant_id: tenantId },
+        ]);
+      }
+      if (error instanceof InternalCallError && error.status === 404) throw new NotFoundError('Tenant');
+      throw this.unavailable(error);
+    }
+  }
+
+  /** Gives the slot back (idempotent on tenant-service's side). */
+  async release(tenantId: string, instanceId: string): Promise<void> {
+    const url = `${this.baseUrl}/internal/tenants/${encodeURIComponent(tenantId)}/quota/reservations/${encodeURIComponent(instanceId)}`;
+    let status: number;
+    try {
+      ({ status } = await this.deleter.delete(url));
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+    if ((status < 200 || status >= 300) && status !== 404) {
+      throw this.unavailable(new InternalCallError(url, 'http_status', `answered ${status}`, status));
+    }
+  }
+
+  private unavailable(error: unknown): DependencyUnavailableError {
+    this.logger.warn({ msg: 'tenant-service call failed', error: String(error) });
+    return new DependencyUnavailableError(TENANT_SERVICE, 'tenant-service is unavailable, try again shortly');
+  }
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, type Metric } from 'prom-client';
+import { MetricsRegistry } from '@app/metrics';
+
+/** The worker's lifecycle metrics, on its own /metrics. */
+@Injectable()
+export class LifecycleMetrics {
+  readonly jobDuration: Histogram<'job_name' | 'outcome'>;
+  readonly jobs: Counter<'job_name' | 'outcome'>;
+  readonly transitions: Counter<'from' | 'to'>;
+  readonly reconciler: Counter<'kind'>;
+  readonly consuming: Gauge;
+
+  constructor(metrics: MetricsRegistry) {
+    const registers = [metrics.registry];
+    // The registry outlives one app instance (several workers in one test process share it): reuse.
+    const existing = <T extends Metric>(name: string, create: () => T): T =>
+      (metrics.registry.getSingleMetric(name) as T | undefined) ?? create();
+    this.jobDuration = existing(
+      'lifecycle_job_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'lifecycle_job_duration_seconds',
+          help: 'Duration of instance lifecycle jobs, by job name and outcome',
+          labelNames: ['job_name', 'outcome'],
+          buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+          registers,
+        }),
+    );
+    this.jobs = existing(
+      'lifecycle_jobs_total',
+      () =>
+        new Counter({
+          name: 'lifecycle_jobs_total',
+          help: 'Lifecycle job runs, by job name and outcome',
+          labelNames: ['job_name', 'outcome'],
+          registers,
+        }),
+    );
+    this.transitions = existing(
+      'instance_status_transitions_total',
+      () =>
+        new Counter({
+          name: 'instance_status_transitions_total',
+          help: 'Instance status changes written by the worker, by from and to status',
+          labelNames: ['from', 'to'],
+          registers,
+        }),
+    );
+    this.reconciler = existing(
+      'lifecycle_reconciler_corrections_total',
+      () =>
+        new Counter({
+          name: 'lifecycle_reconciler_corrections_total',
+          help: 'Corrections made by the reconciler (drift recorded, lost work re-enqueued, purges due, …)',
+          labelNames: ['kind'],
+          registers,
+        }),
+    );
+    this.consuming = existing(
+      'lifecycle_worker_consuming',
+      () =>
+        new Gauge({
+          name: 'lifecycle_worker_consuming',
+          help: '1 once the worker initialised and consumes the lifecycle queue',
+          registers,
+        }),
+    );
+  }
+
+  observeJob(name: string, outcome: string, seconds: number): void {
+    this.jobDuration.observe({ job_name: name, outcome }, seconds);
+    this.jobs.inc({ job_name: name, outcome });
+  }
+}

@@ -1,0 +1,173 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Client, escapeIdentifier, escapeLiteral, Pool } from 'pg';
+import { APP_CONFIG } from '@app/config';
+import { PermanentJobError } from '@app/queue';
+import type { Config } from '../config/env';
+
+const DUPLICATE_OBJECT = '42710';
+const DUPLICATE_DATABASE = '42P04';
+
+function pgCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}
+
+export interface OdooDatabaseState {
+  roleExists: boolean;
+  databaseExists: boolean;
+  /** Owner of the database, when it exists. */
+  owner: string | null;
+}
+
+/**
+ * Creates and drops the per-instance Postgres role and database as `odoo_provisioner` (CREATEDB CREATEROLE,
+ * never superuser), connected to the `postgres` maintenance database. Every step checks first, so a run
+ * interrupted anywhere converges on the next one. A database is only ever dropped when it is owned by
+ * the instance's own role: a name clash with anything else is a permanent error, never a deletion.
+ */
+@Injectable()
+export class OdooDatabaseProvisioner implements OnApplicationShutdown {
+  private readonly logger = new Logger(OdooDatabaseProvisioner.name);
+  private readonly pool: Pool;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: Config) {
+    this.pool = new Pool({
+      host: config.ODOO_DB_HOST,
+      port: config.ODOO_DB_PORT,
+      user: config.ODOO_PROVISIONER_USER,
+      password: config.ODOO_PROVISIONER_PASSWORD,
+      database: 'postgres',
+      max: 8,
+      connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+      application_name: 'instance-worker:provisioner',
+    });
+    this.pool.on('error', (error) => this.logger.warn(`provisioner pool: ${error.message}`));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Connects and checks the role is what it must be (not superuser, can create roles and databases). */
+  async verify(): Promise<void> {
+    const { rows } = await this.pool.query<{
+      rolsuper: boolean;
+      rolcreatedb: boolean;
+      rolcreaterole: boolean;
+    }>('SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user');
+    const role = rows[0];
+    if (!role) throw new Error('cannot read the provisioner role');
+    if (role.rolsuper) {
+      throw new Error(`${this.config.ODOO_PROVISIONER_USER} is a superuser; the worker refuses to use it`);
+    }
+    if (!role.rolcreatedb || !role.rolcreaterole) {
+      throw new Error(`${this.config.ODOO_PROVISIONER_USER} needs CREATEDB and CREATEROLE`);
+    }
+  }
+
+  async state(database: string, role: string): Promise<OdooDatabaseState> {
+    const roles = await this.pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    const dbs = await this.pool.query<{ owner: string }>(
+      'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
+      [database],
+    );
+    return {
+      roleExists: (roles.rowCount ?? 0) > 0,
+      databaseExists: (dbs.rowCount ?? 0) > 0,
+      owner: dbs.rows[0]?.owner ?? null,
+    };
+  }
+
+  /** Role with this password and database owned by it; CONNECT only for that role. */
+  async ensure(database: string, role: string, password: string): Promise<void> {
+    const r = escapeIdentifier(role);
+    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+    const state = await this.state(database, role);
+    if (!state.roleExists) {
+      try {
+        await this.pool.query(`CREATE ROLE ${r} ${attributes} PASSWORD ${escapeLiteral(password)}`);
+      } catch (error) {
+        if (pgCode(error) !== DUPLICATE_OBJECT) throw error;
+      }
+    }
+    // Also for an existing role: the stored (encrypted) password is the truth. (Only a superuser may even
+    // restate SUPERUSER/REPLICATION/BYPASSRLS, so those are set at creation only.)
+    await this.pool.query(`ALTER ROLE ${r} WITH LOGIN PASSWORD ${escapeLiteral(password)}`);
+    // Membership lets the provisioner create a database owned by the role, drop it and end its sessions.
+    await this.pool.query(`GRANT ${r} TO CURRENT_USER`);
+    if (state.databaseExists) {
+      this.assertOwnedBy(database, state.owner, role);
+    } else {
+      try {
+        await this.pool.query(
+          `CREATE DATABASE ${escapeIdentifier(database)} OWNER ${r} TEMPLATE template0 ENCODING 'UTF8' ` +
+            `LC_COLLATE 'C' LC_CTYPE 'C'`,
+        );
+      } catch (error) {
+        if (pgCode(error) !== DUPLICATE_DATABASE) throw error;
+        this.assertOwnedBy(database, (await this.state(database, role)).owner, role);
+      }
+    }
+    const d = escapeIdentifier(database);
+    await this.pool.query(`REVOKE ALL ON DATABASE ${d} FROM PUBLIC`);
+    await this.pool.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${d} TO ${r}`);
+  }
+
+  /** Drops the database (sessions ended) if the role owns it, then the role. Missing objects are fine. */
+  async drop(database: string, role: string): Promise<void> {
+    const state = await this.state(database, role);
+    if (state.databaseExists) {
+      if (state.owner === role) {
+        await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
+      } else {
+        this.logger.warn(`not dropping database ${database}: owned by ${state.owner}, not ${role}`);
+      }
+    }
+    if (state.roleExists) {
+      await this.pool.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
+    }
+  }
+
+  /** Empty database again (restore): drop with sessions, create owned by the role. */
+  async recreateDatabase(database: string, role: string, password: string): Promise<void> {
+    const state = await this.state(database, role);
+    if (state.databaseExists) {
+      this.assertOwnedBy(database, state.owner, role);
+      await this.pool.query(`DROP DATABASE ${escapeIdentifier(database)} WITH (FORCE)`);
+    }
+    await this.ensure(database, role, password);
+  }
+
+  /** A connection to the instance's own database as the instance's own role. */
+  async withInstanceConnection<T>(
+    database: string,
+    role: string,
+    password: string,
+    fn: (client: Client) => Promise<T>,
+  ): Promise<T> {
+    const client = new Client({
+      host: this.config.ODOO_DB_HOST,
+      port: this.config.ODOO_DB_PORT,
+      user: role,
+      password,
+      database,
+      connectionTimeoutMillis: this.config.DB_CONNECT_TIMEOUT_MS,
+      application_name: 'instance-worker',
+    });
+    await client.connect();
+    try {
+      return await fn(client);
+    } finally {
+      await client.end();
+    }
+  }
+
+  private assertOwnedBy(database: string, owner: string | null, role: string): void {
+    if (owner !== role) {
+      throw new PermanentJobError(
+        `database "${database}" already exists and belongs to ${owner ?? 'someone else'}, not to this instance`,
+      );
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
+import type { Config } from '../config/env';
+import { DockerRuntime } from '../docker/docker-runtime';
+import { InstanceLocks } from './instance-locks';
+import { tenantNetworkName } from './instance-naming';
+
+export const TENANT_LABEL = 'saasodoo.tenant.id';
+const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+const LOCK_NAMESPACE = 'saasodoo.tenant-network';
+
+/**
+ * One bridge network per tenant: an instance joins only its tenant's network, so instances of different
+ * tenants cannot reach each other (Docker isolates user-defined bridges from each other). The shared
+ * services the instances need — Traefik (routing) and Postgres (their database) — are the configured peers
+ * found on ODOO_NETWORK; they are connected to each tenant network, under their service name as alias.
+ * Peers do not forward packets between their networks, so tenants stay apart.
+ */
+@Injectable()
+export class TenantNetworks {
+  private readonly logger = new Logger(TenantNetworks.name);
+
+  constructor(
+    private readonly docker: DockerRuntime,
+    private readonly locks: InstanceLocks,
+    @Inject(APP_CONFIG) private readonly config: Config,
+  ) {}
+
+  async ensure(tenantId: string): Promise<string> {
+    const name = tenantNetworkName(tenantId);
+    await this.locks.withLock(LOCK_NAMESPACE, tenantId, () =>
+      this.docker.ensureNetwork(name, { [TENANT_LABEL]: tenantId, 'saasodoo.managed': 'true' }),
+    );
+    for (const peer of await this.peers()) {
+      await this.docker.connectToNetwork(peer.id, name, [peer.service]);
+    }
+    return name;
+  }
+
+  /** Removes the tenant network once no instance container uses it (peers are disconnected first). */
+  async releaseIfUnused(tenantId: string): Promise<void> {
+    await this.locks.withLock(LOCK_NAMESPACE, tenantId, () => this.release(tenantId));
+  }
+
+  private async release(tenantId: string): Promise<void> {
+    const name = tenantNetworkName(tenantId);
+    if (!(await this.docker.findNetwork(name))) return;
+    const attached = await this.docker.listNetworkContainers(name);
+    const peerIds = new Set((await this.peers()).map((p) => p.id));
+    if (attached.some((c) => !peerIds.has(c.Id))) return;
+    for (const container of attached) await this.docker.disconnectFromNetwork(container.Id, name);
+    const result = await this.docker.removeNetworkIfUnused(name);
+    if (result === 'in_use') this.logger.warn(`tenant network ${name} still in use; kept`);
+  }
+
+  private async peers(): Promise<{ id: string; service: string }[]> {
+    if (this.config.TENANT_NETWORK_PEERS.length === 0) return [];
+    if (!(await this.docker.findNetwork(this.config.ODOO_NETWORK))) return [];
+    const containers = await this.docker.listNetworkContainers(this.config.ODOO_NETWORK, [
+      COMPOSE_SERVICE_LABEL,
+    ]);
+    return containers.flatMap((c) => {
+      const service = c.Labels?.[COMPOSE_SERVICE_LABEL];
+      return service && this.config.TENANT_NETWORK_PEERS.includes(service) ? [{ id: c.Id, service }] : [];
+    });
+  }
+}

@@ -1,0 +1,177 @@
+import type Docker from 'dockerode';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lifecycleJobId } from '@app/queue';
+import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
+
+/*
+ * Drift (containers changed behind the platform's back), lost work, and tenant network isolation, with
+ * a fake Traefik peer on the test's own ODOO_NETWORK.
+ */
+
+async function execIn(containerId: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+  const execution = await docker
+    .getContainer(containerId)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await execution.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let inspect = await execution.inspect();
+  while (inspect.Running) {
+    await sleep(50);
+    inspect = await execution.inspect();
+  }
+  return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** `wget` from inside a container: exit 0 only when the HTTP request succeeded. */
+async function canFetch(containerId: string, url: string, timeoutSeconds = 3): Promise<boolean> {
+  const result = await execIn(containerId, ['wget', '-q', '-T', String(timeoutSeconds), '-O', '-', url]);
+  return result.exitCode === 0 && result.output.includes('"pass"');
+}
+
+async function ipOn(containerId: string, network: string): Promise<string> {
+  const info = await docker.getContainer(containerId).inspect();
+  const ip = info.NetworkSettings.Networks[network]?.IPAddress;
+  if (!ip) throw new Error(`${containerId} has no address on ${network}`);
+  return ip;
+}
+
+describe('reconciler and tenant isolation (real Docker)', () => {
+  const kit = new LifecycleTestKit();
+  let odooNetwork: Docker.Network;
+  let traefik: Docker.Container;
+
+  beforeAll(async () => {
+    // Stand-ins for the compose stack: ODOO_NETWORK with a "traefik" service on it.
+    odooNetwork = await docker.createNetwork({
+      Name: kit.env.ODOO_NETWORK ?? '',
+      Labels: { 'saasodoo.test': kit.runId },
+    });
+    traefik = await docker.createContainer({
+      name: `sotest-traefik-${kit.runId}`,
+      Image: 'saasodoo/odoo-stub:latest',
+      Cmd: ['odoo'],
+      Labels: { 'com.docker.compose.service': 'traefik', 'saasodoo.test': kit.runId },
+      HostConfig: { NetworkMode: kit.env.ODOO_NETWORK },
+    });
+    await traefik.start();
+    await kit.startWorker();
+  });
+
+  afterAll(async () => {
+    await traefik.remove({ force: true, v: true }).catch(() => undefined);
+    await kit.cleanup();
+    await odooNetwork.remove().catch(() => undefined);
+  }, 60_000);
+
+  it('keeps tenants apart: same tenant reachable, other tenant not; Traefik reaches both', async () => {
+    const tenantA = randomUUID();
+    const tenantB = randomUUID();
+    const [a1, a2, b1] = await Promise.all([
+      kit.create({ tenantId: tenantA }),
+      kit.create({ tenantId: tenantA }),
+      kit.create({ tenantId: tenantB }),
+    ]);
+    const rows = await Promise.all([a1, a2, b1].map((i) => kit.waitForStatus(i.id, 'running')));
+    const [ra1, ra2, rb1] = rows;
+    const netA = `saasodoo_tenant_${tenantA}`;
+    const netB = `saasodoo_tenant_${tenantB}`;
+    const idA1 = ra1?.containerId ?? '';
+    const ipA2 = await ipOn(ra2?.containerId ?? '', netA);
+    const ipB1 = await ipOn(rb1?.containerId ?? '', netB);
+
+    // Positive controls: the probe works, and same-tenant instances may talk.
+    expect(await canFetch(idA1, `http://${ipA2}:8069/web/health`)).toBe(true);
+    expect(await canFetch(idA1, `http://${ra2?.containerName}:8069/web/health`)).toBe(true);
+    // Another tenant's instance: neither by address nor by name.
+    expect(await canFetch(idA1, `http://${ipB1}:8069/web/health`, 1)).toBe(false);
+    expect(await canFetch(idA1, `http://${rb1?.containerName}:8069/web/health`, 1)).toBe(false);
+    expect(await canFetch(rb1?.containerId ?? '', `http://${ipA2}:8069/web/health`, 1)).toBe(false);
+    // Not through the shared peer's network either: instances are not on ODOO_NETWORK.
+    const traefikInfo = await traefik.inspect();
+    expect(Object.keys(traefikInfo.NetworkSettings.Networks).sort()).toEqual(
+      [kit.env.ODOO_NETWORK, netA, netB].sort(),
+    );
+    const ipTraefikOnOdoo = traefikInfo.NetworkSettings.Networks[kit.env.ODOO_NETWORK ?? '']?.IPAddress ?? '';
+    expect(await canFetch(idA1, `http://${ipTraefikOnOdoo}:8069/web/health`, 1)).toBe(false);
+    // Traefik (the peer) reaches instances of both tenants, and they see it under its service name.
+    expect(await canFetch(traefik.id, `http://${ipA2}:8069/web/health`)).toBe(true);
+    expect(await canFetch(traefik.id, `http://${ipB1}:8069/web/health`)).toBe(true);
+    expect(await canFetch(idA1, 'http://traefik:8069/web/health')).toBe(true);
+  }, 60_000);
+
+  it('follows a container stopped, started, killed and removed behind the platform’s back', async () => {
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    const container = docker.getContainer(row.containerId ?? '');
+
+    await container.stop({ t: 1 });
+    row = await kit.waitForStatus(row.id, 'stopped', 10_000);
+    expect((await kit.instances.listEvents(row.id)).at(-1)).toMatchObject({
+      action: 'drift',
+      actor: 'docker',
+      toStatus: 'stopped',
+    });
+
+    await container.start();
+    row = await kit.waitForStatus(row.id, 'running', 10_000);
+
+    await container.kill();
+    row = await kit.waitForStatus(row.id, 'stopped', 10_000);
+
+    await container.remove({ force: true, v: true });
+    row = await kit.waitForStatus(row.id, 'container_missing', 10_000);
+    expect(row.containerId).toBeNull();
+
+    // The user starts it again: a new container on the same data.
+    await kit.act(row.id, 'start');
+    row = await kit.waitForStatus(row.id, 'running');
+    expect(row.containerId).not.toBe(container.id);
+    expect(await kit.containersOf(row.id)).toHaveLength(1);
+    expect(await kit.hostPortHealth(row)).toBe(200);
+  }, 60_000);
+
+  it('never overwrites the transitional status of a job at work, nor terminated', async () => {
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    // As if a backup job were running (status backing_up): Docker stopping the container must not win.
+    await kit.instances.transition(row.id, { from: ['running'], to: 'backing_up', actor: 'test' });
+    await docker.getContainer(row.containerId ?? '').stop({ t: 1 });
+    await sleep(2500); // the event and at least one sweep
+    expect((await kit.get(row.id)).status).toBe('backing_up');
+    await kit.instances.transition(row.id, { from: ['backing_up'], to: 'stopped', actor: 'test' });
+
+    await kit.act(row.id, 'start');
+    row = await kit.waitForStatus(row.id, 'running');
+    await kit.act(row.id, 'terminate');
+    await waitFor('purge', async () => ((await kit.get(row.id)).purgedAt ? true : null));
+    await sleep(1500);
+    expect((await kit.get(row.id)).status).toBe('terminated');
+  });
+
+  it('stops a suspended instance again when its container is started behind the platform’s back', async () => {
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    await kit.act(row.id, 'suspend');
+    row = await kit.waitForStatus(row.id, 'suspended');
+    const container = docker.getContainer(row.containerId ?? '');
+    await container.start();
+    await waitFor(
+      'the container to be stopped again',
+      async () => !(await container.inspect()).State.Running,
+      10_000,
+    );
+    expect((await kit.get(row.id)).status).toBe('suspended');
+  });
+
+  it('re-enqueues a pending operation whose job was lost', async () => {
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    const recorded = await kit.instances.requestAction(row.id, 'restart', {}, { actor: 'test' }); // never enqueued
+    const jobId = lifecycleJobId(row.id, 'restart', recorded.job.generation);
+    row = await kit.waitForOperation(row.id, 'running', 15_000);
+    const events = await kit.instances.listEvents(row.id);
+    expect(events.some((e) => e.jobId === jobId && e.toStatus === 'restarting')).toBe(true);
+  });
+});

@@ -1,0 +1,48 @@
+import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, RedisEnv } from '@app/config';
+import { InstanceLogsClient } from './instance-logs';
+import { LifecycleQueue } from './lifecycle-queue';
+import { DEFAULT_QUEUE_PREFIX, QueueEnv } from './redis-connection';
+
+type LifecycleQueueEnv = RedisEnv & Partial<QueueEnv>;
+
+@Injectable()
+class LifecycleQueueShutdown implements OnApplicationShutdown {
+  constructor(
+    @Inject(LifecycleQueue) private readonly queue: LifecycleQueue,
+    @Inject(InstanceLogsClient) private readonly logs: InstanceLogsClient,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.queue.close(), this.logs.close()]);
+  }
+}
+
+/**
+ * Producer side for the API: `LifecycleQueue` (enqueue lifecycle jobs) and `InstanceLogsClient` (container
+ * log tails answered by the worker). Reads REDIS_URL and QUEUE_PREFIX (spread `queueEnv` into the app's env).
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: LifecycleQueue,
+      inject: [APP_CONFIG],
+      useFactory: (env: LifecycleQueueEnv) =>
+        new LifecycleQueue({
+          redisUrl: env.REDIS_URL,
+          prefix: env.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX,
+          connectionName: 'lifecycle-queue',
+        }),
+    },
+    {
+      provide: InstanceLogsClient,
+      inject: [APP_CONFIG],
+      useFactory: (env: LifecycleQueueEnv) =>
+        new InstanceLogsClient({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX }),
+    },
+    LifecycleQueueShutdown,
+  ],
+  exports: [LifecycleQueue, InstanceLogsClient],
+})
+export class LifecycleQueueModule {}
