@@ -1,9 +1,24 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '@app/auth';
+import { MailModule } from '@app/mail';
 import { ServiceCoreModule } from '@app/platform';
+import { BillingModule } from './billing.module';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
+import { KillBillModule } from './killbill/killbill.module';
+import { KillBillHealthCheck } from './killbill/killbill.health';
 
 @Module({
-  imports: [ServiceCoreModule.forService({ envSchema, dataSource: dataSourceSpec })],
+  imports: [
+    ServiceCoreModule.forService({
+      envSchema,
+      dataSource: dataSourceSpec,
+      extraChecks: [KillBillHealthCheck],
+      extraImports: [KillBillModule],
+    }),
+    AuthModule.forRoot(),
+    MailModule.forRoot(),
+    BillingModule,
+  ],
 })
 export class AppModule {}

@@ -1,7 +1,11 @@
 import { ServiceDataSourceSpec } from '@app/database';
+import { BillingAccountEntity } from '../accounts/billing-account.entity';
+import { PlanEntitlementEntity } from '../plans/plan-entitlement.entity';
+import { SubscriptionEntity } from '../subscriptions/subscription.entity';
+import { CreateBilling1765000000000 } from './migrations/1765000000000-CreateBilling';
 
 export const dataSourceSpec: ServiceDataSourceSpec = {
   service: 'billing-service',
-  entities: [],
-  migrations: [],
+  entities: [PlanEntitlementEntity, BillingAccountEntity, SubscriptionEntity],
+  migrations: [CreateBilling1765000000000],
 };

@@ -1,0 +1,77 @@
+import { Module } from '@nestjs/common';
+import { MembershipService } from './access/membership.service';
+import { AccountsController } from './accounts/accounts.controller';
+import { AccountsService } from './accounts/accounts.service';
+import { BillingAccountsRepository } from './accounts/billing-accounts.repository';
+import { AdminBillingController } from './admin/admin-billing.controller';
+import { AdvisoryLocks } from './common/advisory-lock';
+import { Clock } from './common/clock';
+import { EntitlementSyncService } from './entitlements/entitlement-sync.service';
+import { InstanceServiceClient } from './integrations/instance-service.client';
+import { InternalApiClient } from './integrations/internal-api.client';
+import { TenantDirectoryClient } from './integrations/tenant-directory.client';
+import { UserDirectoryClient } from './integrations/user-directory.client';
+import { InvoicesController } from './invoices/invoices.controller';
+import { InvoicesService } from './invoices/invoices.service';
+import { KillBillModule } from './killbill/killbill.module';
+import { BillingMailDispatcher } from './notifications/billing-mail.dispatcher';
+import { BillingMailService } from './notifications/billing-mail.service';
+import { MailOutboxRepository } from './notifications/mail-outbox.repository';
+import { PlanEntitlementsRepository } from './plans/plan-entitlements.repository';
+import { InternalPlansController, PlansController } from './plans/plans.controller';
+import { PlansService } from './plans/plans.service';
+import { ReconciliationService } from './reconciliation/reconciliation.service';
+import {
+  InternalSubscriptionsController,
+  SubscriptionsController,
+} from './subscriptions/subscriptions.controller';
+import { SubscriptionsRepository } from './subscriptions/subscriptions.repository';
+import { SubscriptionsService } from './subscriptions/subscriptions.service';
+import { TenantTrialsRepository } from './subscriptions/tenant-trials.repository';
+import { InboxProcessor } from './webhooks/inbox-processor.service';
+import { InboxWriter } from './webhooks/inbox-writer';
+import { InboxRepository } from './webhooks/inbox.repository';
+import { KillBillWebhookReceiver } from './webhooks/killbill-webhook.receiver';
+import { NotificationHandler } from './webhooks/notification-handler.service';
+
+/** Plans, subscriptions, invoices, the Kill Bill push receiver and everything that keeps entitlements right. */
+@Module({
+  imports: [KillBillModule],
+  controllers: [
+    PlansController,
+    InternalPlansController,
+    SubscriptionsController,
+    InternalSubscriptionsController,
+    AccountsController,
+    InvoicesController,
+    AdminBillingController,
+  ],
+  providers: [
+    Clock,
+    AdvisoryLocks,
+    InternalApiClient,
+    InstanceServiceClient,
+    TenantDirectoryClient,
+    UserDirectoryClient,
+    MembershipService,
+    PlanEntitlementsRepository,
+    PlansService,
+    BillingAccountsRepository,
+    AccountsService,
+    SubscriptionsRepository,
+    TenantTrialsRepository,
+    SubscriptionsService,
+    InvoicesService,
+    MailOutboxRepository,
+    BillingMailService,
+    BillingMailDispatcher,
+    EntitlementSyncService,
+    InboxRepository,
+    InboxWriter,
+    NotificationHandler,
+    InboxProcessor,
+    KillBillWebhookReceiver,
+    ReconciliationService,
+  ],
+})
+export class BillingModule {}

@@ -1,0 +1,92 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuthenticatedUser } from '@app/auth';
+import { APP_CONFIG } from '@app/config';
+import { MembershipService } from '../access/membership.service';
+import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import type { Config } from '../config/env';
+import { KillBillClient } from '../killbill/killbill.client';
+import type { KbInvoice } from '../killbill/killbill.types';
+
+export interface InvoiceView {
+  id: string;
+  tenant_id: string;
+  invoice_number: string | null;
+  invoice_date: string | null;
+  target_date: string | null;
+  status: string | null;
+  currency: string | null;
+  amount: number;
+  balance: number;
+  items: {
+    id: string;
+    subscription_id: string | null;
+    plan_name: string | null;
+    phase_name: string | null;
+    item_type: string | null;
+    description: string | null;
+    start_date: string | null;
+    end_date: string | null;
+    amount: number;
+  }[];
+}
+
+function invoiceView(invoice: KbInvoice, tenantId: string): InvoiceView {
+  return {
+    id: invoice.invoiceId,
+    tenant_id: tenantId,
+    invoice_number:
+      invoice.invoiceNumber === null || invoice.invoiceNumber === undefined
+        ? null
+        : String(invoice.invoiceNumber),
+    invoice_date: invoice.invoiceDate ?? null,
+    target_date: invoice.targetDate ?? null,
+    status: invoice.status ?? null,
+    currency: invoice.currency ?? null,
+    amount: invoice.amount ?? 0,
+    balance: invoice.balance ?? 0,
+    items: (invoice.items ?? []).map((item) => ({
+      id: item.invoiceItemId,
+      subscription_id: item.subscriptionId ?? null,
+      plan_name: item.planName ?? null,
+      phase_name: item.phaseName ?? null,
+      item_type: item.itemType ?? null,
+      description: item.description ?? null,
+      start_date: item.startDate ?? null,
+      end_date: item.endDate ?? null,
+      amount: item.amount ?? 0,
+    })),
+  };
+}
+
+@Injectable()
+export class InvoicesService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: Config,
+    private readonly killbill: KillBillClient,
+    private readonly accounts: BillingAccountsRepository,
+    private readonly membership: MembershipService,
+  ) {}
+
+  /** Invoices (with items and real amounts) of my tenants' accounts, newest first. */
+  async list(user: AuthenticatedUser, tenantId?: string): Promise<InvoiceView[]> {
+    const tenants = await this.membership.visibleTenants(user, tenantId);
+    if (this.config.BILLING_PROVIDER !== 'killbill') return [];
+    const accounts = (await this.accounts.findByTenants(tenants.map((t) => t.id))).filter(
+      (a) => a.kbAccountId,
+    );
+    const lists = await Promise.all(
+      accounts.map(async (a) =>
+        (await this.killbill.getAccountInvoices(a.kbAccountId as string)).map((i) =>
+          invoiceView(i, a.tenantId),
+        ),
+      ),
+    );
+    return lists
+      .flat()
+      .sort(
+        (a, b) =>
+          (b.invoice_date ?? '').localeCompare(a.invoice_date ?? '') ||
+          Number(b.invoice_number ?? 0) - Number(a.invoice_number ?? 0),
+      );
+  }
+}

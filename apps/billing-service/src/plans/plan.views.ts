@@ -1,0 +1,73 @@
+import { InstanceLimits } from '@app/contracts';
+import type { KbCatalog, KbCatalogPhase } from '../killbill/killbill.types';
+import { PlanEntitlementEntity } from './plan-entitlement.entity';
+
+export interface PlanView {
+  name: string;
+  product: string | null;
+  billing_period: string | null;
+  price: number | null;
+  currency: string | null;
+  trial_length: number;
+  trial_time_unit: string | null;
+  entitlements: InstanceLimits | null;
+}
+
+export function limitsOf(row: PlanEntitlementEntity): InstanceLimits {
+  return { cpu_limit: row.cpuLimit, memory_limit: row.memoryLimit, storage_limit: row.storageLimit };
+}
+
+function priceIn(phase: KbCatalogPhase | undefined, currency: string): number | null {
+  const price = phase?.prices?.find((p) => p.currency === currency);
+  return price?.value ?? null;
+}
+
+/** The plans of the newest catalog version (Kill Bill lists versions oldest first), trial first then by price. */
+export function plansFromCatalog(
+  versions: KbCatalog[],
+  entitlements: Map<string, InstanceLimits>,
+  currency: string,
+): PlanView[] {
+  const latest = versions[versions.length - 1];
+  if (!latest) return [];
+  const plans: PlanView[] = [];
+  for (const product of latest.products) {
+    for (const plan of product.plans) {
+      const trial = plan.phases.find((p) => p.type === 'TRIAL');
+      const evergreen =
+        plan.phases.find((p) => p.type === 'EVERGREEN') ?? plan.phases[plan.phases.length - 1];
+      plans.push({
+        name: plan.name,
+        product: product.name,
+        billing_period: plan.billingPeriod ?? null,
+        price: priceIn(evergreen, currency),
+        currency,
+        trial_length: trial?.duration?.number && trial.duration.number > 0 ? trial.duration.number : 0,
+        trial_time_unit: trial?.duration?.unit ?? null,
+        entitlements: entitlements.get(plan.name) ?? null,
+      });
+    }
+  }
+  return plans.sort(
+    (a, b) =>
+      Number(b.trial_length > 0) - Number(a.trial_length > 0) ||
+      (a.price ?? 0) - (b.price ?? 0) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+/** Without a billing provider the plans are the entitlement rows: no price, no trial. */
+export function plansFromEntitlements(rows: PlanEntitlementEntity[]): PlanView[] {
+  return rows
+    .map((row) => ({
+      name: row.planName,
+      product: null,
+      billing_period: null,
+      price: null,
+      currency: null,
+      trial_length: 0,
+      trial_time_unit: null,
+      entitlements: limitsOf(row),
+    }))
+    .sort((a, b) => a.entitlements.cpu_limit - b.entitlements.cpu_limit || a.name.localeCompare(b.name));
+}
