@@ -17,7 +17,7 @@ done < .env
 
 bash scripts/bootstrap-deps.sh
 bash infrastructure/postgres/setup-host.sh
-[[ -d node_modules ]] || npm ci
+[[ -d node_modules ]] || npm install --no-audit --no-fund
 [[ ${START_LOCAL_SKIP_BUILD:-0} == 1 ]] || npm run --silent build
 if [[ ${ODOO_IMAGE_TEMPLATE:-} == saasodoo/odoo-stub:* ]]; then bash infrastructure/odoo-stub/build.sh; fi
 
