@@ -49,7 +49,14 @@ export interface QuotaReservation {
 /** GET /internal/customers/{customer_id}/summary */
 export interface CustomerTenantSummary {
   tenant_count: number;
-  tenants: { id: string; name: string; subdomain: string; role: TenantRole; plan: TenantPlan; status: TenantStatus }[];
+  tenants: {
+    id: string;
+    name: string;
+    subdomain: string;
+    role: TenantRole;
+    plan: TenantPlan;
+    status: TenantStatus;
+  }[];
 }
 
 // ---- instance-service ----
