@@ -15,16 +15,18 @@ const rolePassword = `pw_${randomBytes(12).toString('hex')}`;
 const authDb = `auth${TEST_DB_SUFFIX}`;
 const billingDb = `billing${TEST_DB_SUFFIX}`;
 
-/** Runs a built app with exactly `env` (plus PATH) and returns its exit code, stderr and run time. */
+/** Runs a built app with the tests' environment plus `env` and returns its exit code, stderr and run time. */
 function runBuiltApp(service: ServiceName, env: Record<string, string>, timeoutMs = 15000) {
   const main = resolve(root, 'dist/apps', service, 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
   return new Promise<{ code: number | null; stderr: string; ms: number }>((done) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [main], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      cwd: root,
-    });
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([key]) => !['DB_SERVICE_USER', 'DB_SERVICE_PASSWORD'].includes(key),
+      ),
+    );
+    const child = spawn(process.execPath, [main], { env: { ...inherited, ...env }, cwd: root });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
