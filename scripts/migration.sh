@@ -10,13 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command=${1:?usage: migration.sh generate|run|show <app> [Name]}
 app=${2:?usage: migration.sh $command <app> [Name]}
 [[ -d apps/$app ]] || { echo "unknown app: $app" >&2; exit 1; }
-if [[ -f .env ]]; then
-  while IFS= read -r line || [[ -n $line ]]; do
-    [[ -z $line || $line == \#* || $line != *=* ]] && continue
-    key=${line%%=*}
-    [[ -z ${!key+x} ]] && export "$key=${line#*=}"
-  done < .env
-fi
+source scripts/env-file.sh
+[[ -f .env ]] && load_env_file .env
 case $app in
   user-service) db=auth role=user_service pw=${USER_SERVICE_DB_PASSWORD:-} ;;
   tenant-service) db=tenant role=tenant_service pw=${TENANT_SERVICE_DB_PASSWORD:-} ;;

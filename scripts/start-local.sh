@@ -9,11 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 [[ -f .env ]] || { cp .env.example .env; echo "start:local: created .env from .env.example"; }
-while IFS= read -r line || [[ -n $line ]]; do
-  [[ -z $line || $line == \#* || $line != *=* ]] && continue
-  key=${line%%=*}
-  [[ -z ${!key+x} ]] && export "$key=${line#*=}"
-done < .env
+source scripts/env-file.sh
+load_env_file .env
 
 bash scripts/bootstrap-deps.sh
 bash infrastructure/postgres/setup-host.sh

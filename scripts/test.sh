@@ -5,10 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Test settings: .env.example's defaults, unless the environment says otherwise.
-while IFS='=' read -r key value; do
-  [[ -z $key || $key == \#* ]] && continue
-  [[ -z ${!key+x} ]] && export "$key=$value"
-done < .env.example
+source scripts/env-file.sh
+load_env_file .env.example
 export NODE_ENV=test DB_NAME_SUFFIX=_test TEST_DB_SUFFIX=_test
 
 bash scripts/bootstrap-deps.sh
