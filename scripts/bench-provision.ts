@@ -17,7 +17,6 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +33,7 @@ import {
 import { AppModule as InstanceModule } from '../apps/instance-service/src/app.module';
 import { AppModule as TenantModule } from '../apps/tenant-service/src/app.module';
 import { AppModule as UserModule } from '../apps/user-service/src/app.module';
+import { freePort } from '@app/testing';
 
 const ROOT = resolve(__dirname, '..');
 const IMAGE_TEMPLATE = 'saasodoo/odoo-stub:{version}';
@@ -60,17 +60,6 @@ function loadEnvExample(): void {
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2];
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function percentile(values: number[], p: number): number {

@@ -1,6 +1,5 @@
 import { Type } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import {
   createAdmin,
   createVerifiedCustomer,
@@ -17,19 +16,10 @@ import { AdminAccountsService } from '../../apps/user-service/src/admin/admin-ac
 import { AppModule as UserModule } from '../../apps/user-service/src/app.module';
 import { AppModule as TenantModule } from '../../apps/tenant-service/src/app.module';
 import { AppModule as InstanceModule } from '../../apps/instance-service/src/app.module';
+import { freePort } from '@app/testing';
+export { freePort };
 
 type ServiceKey = 'user' | 'tenant' | 'instance';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /**
  * The real services, booted in-process from their AppModules and listening on 127.0.0.1 so they call each

@@ -2,7 +2,6 @@ import { Type } from '@nestjs/common';
 import Docker from 'dockerode';
 import type { LightMyRequestResponse } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { DataSource } from 'typeorm';
 import type { InstanceStatus } from '@app/contracts';
 import { InstancesRepository, type InstancePatch } from '@app/instance-data';
@@ -20,6 +19,8 @@ import {
   userServiceTestEnv,
 } from '@app/testing';
 import { AppModule as InstanceModule } from '../src/app.module';
+import { freePort } from '@app/testing';
+export { freePort };
 
 /*
  * The stack the instance API needs, booted in this process from the real AppModules and listening on real
@@ -53,18 +54,6 @@ export interface Stack {
   /** Every tenant made through newTenant, so cleanup also catches instances a failing test did not record. */
   tenantIds: string[];
   close(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function uniqueQueuePrefix(): string {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { InstanceBackupsRepository } from '@app/instance-data';
 import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
+import { freePort } from '@app/testing';
 
 /*
  * The worker as a real process (dist/apps/instance-worker/main.js: `npm run build` first, as CI does),
@@ -12,14 +12,6 @@ import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
  */
 
 const MAIN = resolve(__dirname, '../../../dist/apps/instance-worker/main.js');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 interface WorkerProcess {
   child: ChildProcess;

@@ -4,3 +4,4 @@ export * from './tcp-proxy';
 export * from './service-harness';
 export * from './smtp-sink';
 export * from './customer-factory';
+export * from './free-port';

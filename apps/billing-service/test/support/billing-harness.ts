@@ -3,7 +3,6 @@
  * TcpProxy whose port is the registered Kill Bill callback (stop the proxy and the receiver is "down" for
  * Kill Bill), pointed at a Kill Bill emulator and at whatever plays the other services.
  */
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -12,20 +11,13 @@ import { AppModule } from '../../src/app.module';
 import { KILLBILL_WEBHOOK_PATH } from '../../src/config/env';
 import { BillingMailDispatcher } from '../../src/notifications/billing-mail.dispatcher';
 import { InboxProcessor } from '../../src/webhooks/inbox-processor.service';
+import { freePort } from '@app/testing';
+export { freePort };
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789-abcdef';
 export const KB_API_KEY = 'saasodoo-test';
 export const KB_API_SECRET = 'saasodoo-test-secret';
 export const REPO_ROOT = resolve(__dirname, '../../../..');
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
-}
 
 export interface BillingEnvOptions {
   killbillUrl: string;

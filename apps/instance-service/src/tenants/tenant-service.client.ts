@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import axios, { AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { AUTH_SETTINGS, INTERNAL_TOKEN_HEADER, InternalCallError, InternalHttpClient } from '@app/auth';
-import type { AuthSettings } from '@app/auth';
+import { InternalCallError, InternalHttpClient } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import {
   TENANT_PLANS,
@@ -60,22 +58,12 @@ const RESERVE_TIMEOUT_MS = 5_000;
 export class TenantServiceClient {
   private readonly logger = new Logger(TenantServiceClient.name);
   private readonly baseUrl: string;
-  /** InternalHttpClient has no DELETE yet; this one call uses the same credential, timeout and policy. */
-  private readonly deleter: AxiosInstance;
 
   constructor(
     private readonly http: InternalHttpClient,
     @Inject(APP_CONFIG) config: Config,
-    @Inject(AUTH_SETTINGS) auth: AuthSettings,
   ) {
     this.baseUrl = config.TENANT_SERVICE_URL;
-    this.deleter = axios.create({
-      timeout: auth.internalHttpTimeoutMs,
-      headers: { [INTERNAL_TOKEN_HEADER]: auth.internalApiToken, accept: 'application/json' },
-      maxRedirects: 0,
-      proxy: false,
-      validateStatus: () => true,
-    });
   }
 
   /** The caller's membership of the tenant, or null when not a member (or no such tenant). */
@@ -130,15 +118,12 @@ export class TenantServiceClient {
 
   /** Gives the slot back (idempotent on tenant-service's side). */
   async release(tenantId: string, instanceId: string): Promise<void> {
-    const url = `${this.baseUrl}/internal/tenants/${encodeURIComponent(tenantId)}/quota/reservations/${encodeURIComponent(instanceId)}`;
-    let status: number;
+    const path = `/internal/tenants/${encodeURIComponent(tenantId)}/quota/reservations/${encodeURIComponent(instanceId)}`;
     try {
-      ({ status } = await this.deleter.delete(url));
+      await this.http.delete(this.baseUrl, path);
     } catch (error) {
+      if (error instanceof InternalCallError && error.status === 404) return;
       throw this.unavailable(error);
-    }
-    if ((status < 200 || status >= 300) && status !== 404) {
-      throw this.unavailable(new InternalCallError(url, 'http_status', `answered ${status}`, status));
     }
   }
 
