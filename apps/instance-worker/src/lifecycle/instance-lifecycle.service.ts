@@ -262,7 +262,7 @@ export class InstanceLifecycleService {
       });
     }
     const password = await this.runtime.dbPassword(row);
-    await this.runtime.removeStaleOneShots(row);
+    await this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row));
     await this.runtime.ensureBaseResources(row, password);
     await this.checkpoint(row.id, 'running');
     const image = this.runtime.currentImage(row);

@@ -29,6 +29,7 @@ import {
   shortId,
   type InstanceResourceNames,
 } from './instance-naming';
+import { LifecycleMetrics } from './lifecycle.metrics';
 import { isOdooDatabaseInitialised, setOdooAdminCredentials } from './odoo-admin-credentials';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
 import { TENANT_LABEL, TenantNetworks } from './tenant-networks';
@@ -86,6 +87,7 @@ export class InstanceRuntime {
     private readonly dbEndpoint: ContainerDbEndpoint,
     private readonly secrets: InstanceSecrets,
     private readonly instances: InstancesRepository,
+    private readonly metrics: LifecycleMetrics,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -126,13 +128,17 @@ export class InstanceRuntime {
   /** Role, database, volume and tenant network: everything but the container. */
   async ensureBaseResources(instance: InstanceEntity, password: string): Promise<void> {
     const names = this.names(instance);
-    await this.provisioner.ensure(names.database, names.dbRole, password);
-    await this.docker.ensureVolume(names.volume, {
-      [INSTANCE_ID_LABEL]: instance.id,
-      [TENANT_LABEL]: instance.tenantId,
-      'saasodoo.managed': 'true',
-    });
-    await this.networks.ensure(instance.tenantId);
+    await this.metrics.step('database', () =>
+      this.provisioner.ensure(names.database, names.dbRole, password),
+    );
+    await this.metrics.step('volume', () =>
+      this.docker.ensureVolume(names.volume, {
+        [INSTANCE_ID_LABEL]: instance.id,
+        [TENANT_LABEL]: instance.tenantId,
+        'saasodoo.managed': 'true',
+      }),
+    );
+    await this.metrics.step('network', () => this.networks.ensure(instance.tenantId));
   }
 
   /**
@@ -142,23 +148,26 @@ export class InstanceRuntime {
    */
   async initialiseOdoo(instance: InstanceEntity, password: string, image: string): Promise<void> {
     const names = this.names(instance);
-    const initialised = await this.provisioner.withInstanceConnection(
-      names.database,
-      names.dbRole,
-      password,
-      (c) => isOdooDatabaseInitialised(c),
+    const initialised = await this.metrics.step('init_check', () =>
+      this.provisioner.withInstanceConnection(names.database, names.dbRole, password, (c) =>
+        isOdooDatabaseInitialised(c),
+      ),
     );
     if (!initialised) {
       const modules = ['base', ...instance.customAddons].join(',');
-      await this.runOdooOneShot(instance, password, image, 'init', [
-        `--init=${modules}`,
-        ...(instance.demoData ? [] : ['--without-demo=all']),
-      ]);
+      await this.metrics.step('init', () =>
+        this.runOdooOneShot(instance, password, image, 'init', [
+          `--init=${modules}`,
+          ...(instance.demoData ? [] : ['--without-demo=all']),
+        ]),
+      );
     }
     if (instance.adminPasswordEnc) {
       const adminPassword = this.secrets.decrypt(instance.id, 'admin_password', instance.adminPasswordEnc);
-      const set = await this.provisioner.withInstanceConnection(names.database, names.dbRole, password, (c) =>
-        setOdooAdminCredentials(c, instance.adminEmail, adminPassword),
+      const set = await this.metrics.step('admin_credentials', () =>
+        this.provisioner.withInstanceConnection(names.database, names.dbRole, password, (c) =>
+          setOdooAdminCredentials(c, instance.adminEmail, adminPassword),
+        ),
       );
       if (!set) this.logger.debug(`instance ${instance.id}: no Odoo schema, admin credentials not set`);
     }
@@ -247,7 +256,7 @@ export class InstanceRuntime {
     const spec = this.containerSpec(instance, password, image);
     let id: string;
     try {
-      id = (await this.docker.createContainer(spec)).id;
+      id = (await this.metrics.step('container', () => this.docker.createContainer(spec))).id;
     } catch (error) {
       if (!(error instanceof ContainerSpecMismatchError)) throw error;
       this.logger.log(`instance ${instance.id}: replacing container (${error.differences.join(', ')})`);
@@ -268,8 +277,10 @@ export class InstanceRuntime {
     containerId: string,
     abandon?: () => Promise<string | null>,
   ): Promise<{ hostPort: number | null; internalUrl: string; externalUrl: string }> {
-    await this.docker.startContainer(containerId);
-    const hostPort = await this.waitHealthy(containerId, this.config.PROVISION_HEALTH_TIMEOUT_MS, abandon);
+    await this.metrics.step('start', () => this.docker.startContainer(containerId));
+    const hostPort = await this.metrics.step('health', () =>
+      this.waitHealthy(containerId, this.config.PROVISION_HEALTH_TIMEOUT_MS, abandon),
+    );
     const names = this.names(instance);
     return {
       hostPort,

@@ -7,6 +7,7 @@ import { MetricsRegistry } from '@app/metrics';
 export class LifecycleMetrics {
   readonly jobDuration: Histogram<'job_name' | 'outcome'>;
   readonly jobs: Counter<'job_name' | 'outcome'>;
+  readonly stepDuration: Histogram<'step'>;
   readonly transitions: Counter<'from' | 'to'>;
   readonly reconciler: Counter<'kind'>;
   readonly consuming: Gauge;
@@ -34,6 +35,17 @@ export class LifecycleMetrics {
           name: 'lifecycle_jobs_total',
           help: 'Lifecycle job runs, by job name and outcome',
           labelNames: ['job_name', 'outcome'],
+          registers,
+        }),
+    );
+    this.stepDuration = existing(
+      'lifecycle_step_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'lifecycle_step_duration_seconds',
+          help: 'Duration of the steps inside lifecycle jobs (database, volume, network, init, container, health …)',
+          labelNames: ['step'],
+          buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
           registers,
         }),
     );
@@ -66,6 +78,16 @@ export class LifecycleMetrics {
           registers,
         }),
     );
+  }
+
+  /** Runs `fn`, recording its duration (failed or not) under `step`. */
+  async step<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    const end = this.stepDuration.startTimer({ step });
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
   }
 
   observeJob(name: string, outcome: string, seconds: number): void {
