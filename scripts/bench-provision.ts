@@ -21,6 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  adminQuery,
   adminSql,
   createVerifiedCustomer,
   serviceTestEnv,
@@ -37,10 +38,15 @@ import { freePort } from '@app/testing';
 
 const ROOT = resolve(__dirname, '..');
 const IMAGE_TEMPLATE = 'saasodoo/odoo-stub:{version}';
+/** Instances of this version find spare databases ready (ODOO_SPARE_POOL=17.0=<largest N>) … */
 const ODOO_VERSION = '17.0';
+/** … those of this one (no spares configured, same stand-in content) are made from scratch. */
+const COLD_VERSION = '16.0';
 const IMAGE = IMAGE_TEMPLATE.replace('{version}', ODOO_VERSION);
 const RUN_ID = randomBytes(4).toString('hex');
 const BENCH_LABEL = 'saasodoo.bench.run';
+/** The floor's user-defined bridge, made once before the rounds like a tenant network that exists. */
+const floorNetwork = `bench-floor-${RUN_ID}`;
 const MIB = 1024 * 1024;
 const LIMITS = { cpu: 0.5, memory: '256M', storage: '1G' } as const;
 const HEALTH_POLL_MS = 200;
@@ -82,6 +88,7 @@ interface Platform {
   worker: ChildProcess;
   workerLog: string[];
   instanceUrl: string;
+  workerUrl: string;
   users: ServiceHarness;
   tenants: ServiceHarness;
   queuePrefix: string;
@@ -89,7 +96,7 @@ interface Platform {
   odooNetwork: string;
 }
 
-async function startPlatform(concurrency: number): Promise<Platform> {
+async function startPlatform(concurrency: number, spares: number): Promise<Platform> {
   const smtp = new SmtpSink();
   await smtp.start();
   const [userPort, tenantPort, instancePort, workerPort] = [
@@ -147,6 +154,8 @@ async function startPlatform(concurrency: number): Promise<Platform> {
     ODOO_NETWORK: odooNetwork,
     PUBLISH_INSTANCE_PORTS: 'true',
     WORKER_CONCURRENCY: String(concurrency),
+    ODOO_SPARE_POOL: `${ODOO_VERSION}=${spares}`,
+    ODOO_SPARE_POOL_INTERVAL_MS: '2000',
     INSTANCE_PURGE_AFTER_SECONDS: '0',
     // The bench's jobs drive everything; no sweep over instance_test rows that other runs may own.
     RECONCILE_INTERVAL_MS: '600000',
@@ -178,6 +187,7 @@ async function startPlatform(concurrency: number): Promise<Platform> {
     worker,
     workerLog,
     instanceUrl: url(instancePort),
+    workerUrl: url(workerPort),
     users,
     tenants,
     queuePrefix,
@@ -252,6 +262,7 @@ async function platformRound(
   tenant: BenchTenant,
   n: number,
   created: Created[],
+  version: string,
 ): Promise<PlatformSample[]> {
   const headers = {
     authorization: `Bearer ${tenant.customer.access_token}`,
@@ -270,7 +281,7 @@ async function platformRound(
             name: 'bench',
             admin_email: 'bench@example.test',
             database_name: databaseName,
-            odoo_version: ODOO_VERSION,
+            odoo_version: version,
             cpu_limit: LIMITS.cpu,
             memory_limit: LIMITS.memory,
             storage_limit: LIMITS.storage,
@@ -364,6 +375,49 @@ async function terminateAll(platform: Platform, tenant: BenchTenant, created: Cr
   }
 }
 
+/** Sum and count of the worker's lifecycle_step_duration_seconds per step, from its /metrics. */
+async function stepTotals(platform: Platform): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`${platform.workerUrl}/metrics`)).text();
+  const totals = new Map<string, { sum: number; count: number }>();
+  for (const match of text.matchAll(/^lifecycle_step_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
+    const step = /step="([^"]+)"/.exec(match[2]!)?.[1];
+    if (!step) continue;
+    const entry = totals.get(step) ?? { sum: 0, count: 0 };
+    entry[match[1] as 'sum' | 'count'] = Number(match[3]);
+    totals.set(step, entry);
+  }
+  return totals;
+}
+
+/** Until the worker reports `count` spare databases of ODOO_VERSION ready (not timed). */
+async function sparesReady(platform: Platform, count: number): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    const text = await (await fetch(`${platform.workerUrl}/metrics`)).text();
+    const match = new RegExp(
+      `^odoo_spares_ready\\{[^}]*odoo_version="${ODOO_VERSION}"[^}]*\\} (\\d+)`,
+      'm',
+    ).exec(text);
+    if (Number(match?.[1] ?? 0) >= count) return;
+    if (Date.now() > deadline) throw new Error(`spare pool not refilled to ${count} within ${TIMEOUT_MS} ms`);
+    await sleep(500);
+  }
+}
+
+/** Adds what each step took between two scrapes to `into`. */
+function addStepDeltas(
+  into: Map<string, { sum: number; count: number }>,
+  before: Map<string, { sum: number; count: number }>,
+  after: Map<string, { sum: number; count: number }>,
+): void {
+  for (const [step, { sum, count }] of after) {
+    const prior = before.get(step) ?? { sum: 0, count: 0 };
+    if (count === prior.count) continue;
+    const acc = into.get(step) ?? { sum: 0, count: 0 };
+    into.set(step, { sum: acc.sum + sum - prior.sum, count: acc.count + count - prior.count });
+  }
+}
+
 // ---- the floor ---------------------------------------------------------------------------------------------
 
 function stubEnv(): Record<string, string> {
@@ -381,8 +435,11 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
-/** The same container as the worker's, with plain dockerode: create, start, poll /web/health. */
-async function floorRound(n: number): Promise<number[]> {
+/**
+ * The same container as the worker's, with plain dockerode: create, start, poll /web/health. `network` is a
+ * user-defined bridge made beforehand (the platform's containers live on their tenant's one), or `bridge`.
+ */
+async function floorRound(n: number, network: string): Promise<number[]> {
   const started = Date.now();
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
@@ -399,7 +456,9 @@ async function floorRound(n: number): Promise<number[]> {
         }).map(([k, v]) => `${k}=${v}`),
         Labels: { [BENCH_LABEL]: RUN_ID },
         ExposedPorts: { '8069/tcp': {} },
+        NetworkingConfig: { EndpointsConfig: { [network]: {} } },
         HostConfig: {
+          NetworkMode: network,
           Memory: 256 * MIB,
           MemorySwap: 256 * MIB,
           NanoCpus: LIMITS.cpu * 1e9,
@@ -430,7 +489,7 @@ async function removeFloorContainers(): Promise<void> {
   })) {
     await docker
       .getContainer(c.Id)
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .catch(() => undefined);
   }
 }
@@ -439,12 +498,16 @@ async function removeFloorContainers(): Promise<void> {
 
 async function cleanup(platform: Platform | undefined, created: Created[]): Promise<void> {
   await removeFloorContainers();
+  await docker
+    .getNetwork(floorNetwork)
+    .remove()
+    .catch(() => undefined);
   for (const c of created) {
     for (const label of [`saasodoo.instance.id=${c.id}`, `saasodoo.oneshot.instance=${c.id}`]) {
       for (const info of await docker.listContainers({ all: true, filters: { label: [label] } })) {
         await docker
           .getContainer(info.Id)
-          .remove({ force: true })
+          .remove({ force: true, v: true })
           .catch(() => undefined);
       }
     }
@@ -472,6 +535,34 @@ async function cleanup(platform: Platform | undefined, created: Created[]): Prom
       });
     }
   }
+  // The spare databases the worker made and no instance adopted (the worker is stopped by now).
+  const spares = await adminQuery<{
+    id: string;
+    database_name: string;
+    db_role: string;
+    volume_name: string;
+  }>(
+    `SELECT id, database_name, db_role, volume_name FROM odoo_spares WHERE instance_id IS NULL`,
+    'instance_test',
+  ).catch(() => []);
+  for (const spare of spares) {
+    for (const info of await docker.listContainers({
+      all: true,
+      filters: { label: [`saasodoo.spare.id=${spare.id}`] },
+    })) {
+      await docker
+        .getContainer(info.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+    }
+    await adminSql(`DROP DATABASE IF EXISTS "${spare.database_name}" WITH (FORCE)`).catch(() => undefined);
+    await adminSql(`DROP ROLE IF EXISTS "${spare.db_role}"`).catch(() => undefined);
+    await docker
+      .getVolume(spare.volume_name)
+      .remove()
+      .catch(() => undefined);
+    await adminSql(`DELETE FROM odoo_spares WHERE id = '${spare.id}'`, 'instance_test');
+  }
   if (created.length) {
     await adminSql(
       `DELETE FROM instances WHERE id IN (${created.map((c) => `'${c.id}'`).join(',')})`,
@@ -498,10 +589,21 @@ async function cleanup(platform: Platform | undefined, created: Created[]): Prom
 
 // ---- main --------------------------------------------------------------------------------------------------
 
+interface Variant {
+  samples: PlatformSample[];
+  /** Mean seconds per worker step over the size's provisioning rounds. */
+  steps: Map<string, number>;
+}
+
 interface Row {
   n: number;
-  platform: PlatformSample[];
+  /** Spare databases ready (the pool sized for the burst). */
+  warm: Variant;
+  /** Made from scratch: CREATE DATABASE and `odoo -i base` inside the provisioning. */
+  cold: Variant;
   floor: number[];
+  /** The same containers on Docker's default bridge instead of a user-defined one (for reference). */
+  bridgeFloor: number[];
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -512,39 +614,70 @@ function table(header: string[], lines: string[][]): string {
 
 function print(rows: Row[]): void {
   const ms = (value: number) => `${Math.round(value)} ms`;
+  const variants: [string, (r: Row) => Variant][] = [
+    ['spares ready', (r) => r.warm],
+    ['from scratch', (r) => r.cold],
+  ];
+  const totals = (v: Variant) => v.samples.map((s) => s.total);
   log(
-    `\n${table(
-      ['N at once', 'platform p50', 'platform p99', 'floor p50', 'floor p99', 'ratio p50', 'ratio p99'],
-      rows.map((r) => {
-        const totals = r.platform.map((s) => s.total);
-        const [pp50, pp99, fp50, fp99] = [
-          percentile(totals, 50),
-          percentile(totals, 99),
-          percentile(r.floor, 50),
-          percentile(r.floor, 99),
-        ];
-        return [
-          String(r.n),
-          ms(pp50),
-          ms(pp99),
-          ms(fp50),
-          ms(fp99),
-          (pp50 / fp50).toFixed(2),
-          (pp99 / fp99).toFixed(2),
-        ];
-      }),
+    `\ntime to running (floor: the same containers, on a user-defined bridge like a tenant network):\n${table(
+      ['N at once', 'platform', 'p50', 'p99', 'floor p50', 'floor p99', 'ratio p50', 'ratio p99'],
+      rows.flatMap((r) =>
+        variants.map(([name, pick]) => {
+          const [pp50, pp99, fp50, fp99] = [
+            percentile(totals(pick(r)), 50),
+            percentile(totals(pick(r)), 99),
+            percentile(r.floor, 50),
+            percentile(r.floor, 99),
+          ];
+          return [
+            String(r.n),
+            name,
+            ms(pp50),
+            ms(pp99),
+            ms(fp50),
+            ms(fp99),
+            (pp50 / fp50).toFixed(2),
+            (pp99 / fp99).toFixed(2),
+          ];
+        }),
+      ),
     )}`,
   );
   log(
     `\nwhere the platform's time goes (p50 / p99):\n${table(
-      ['N at once', 'API POST→201', 'queue create→provisioning', 'worker provisioning→running'],
-      rows.map((r) => {
-        const part = (pick: (s: PlatformSample) => number) => {
-          const values = r.platform.map(pick);
-          return `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))}`;
-        };
-        return [String(r.n), part((s) => s.api), part((s) => s.queue), part((s) => s.worker)];
-      }),
+      ['N at once', 'platform', 'API POST→201', 'queue create→provisioning', 'worker provisioning→running'],
+      rows.flatMap((r) =>
+        variants.map(([name, pick]) => {
+          const part = (of: (s: PlatformSample) => number) => {
+            const values = pick(r).samples.map(of);
+            return `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))}`;
+          };
+          return [String(r.n), name, part((s) => s.api), part((s) => s.queue), part((s) => s.worker)];
+        }),
+      ),
+    )}`,
+  );
+  const steps = [...new Set(rows.flatMap((r) => [...r.warm.steps.keys(), ...r.cold.steps.keys()]))];
+  log(
+    `\nworker steps while provisioning, mean per instance (lifecycle_step_duration_seconds):\n${table(
+      ['N at once', 'platform', ...steps],
+      rows.flatMap((r) =>
+        variants.map(([name, pick]) => [
+          String(r.n),
+          name,
+          ...steps.map((step) => {
+            const value = pick(r).steps.get(step);
+            return value === undefined ? '-' : ms(value * 1000);
+          }),
+        ]),
+      ),
+    )}`,
+  );
+  log(
+    `\nfor reference, the floor's containers on Docker's default bridge instead:\n${table(
+      ['N at once', 'p50', 'p99'],
+      rows.map((r) => [String(r.n), ms(percentile(r.bridgeFloor, 50)), ms(percentile(r.bridgeFloor, 99))]),
     )}`,
   );
 }
@@ -563,38 +696,64 @@ async function main(): Promise<void> {
   let platform: Platform | undefined;
   const created: Created[] = [];
   try {
-    platform = await startPlatform(Math.max(...sizes));
-    log(`platform up (worker pid ${platform.worker.pid}, concurrency ${Math.max(...sizes)})`);
+    const largest = Math.max(...sizes);
+    platform = await startPlatform(largest, largest);
+    log(
+      `platform up (worker pid ${platform.worker.pid}, concurrency ${largest}, ${largest} spare databases)`,
+    );
+    await sparesReady(platform, largest);
     const warmup = await newTenant(platform);
-    await platformRound(platform, warmup, 1, created);
-    await floorRound(1);
+    await platformRound(platform, warmup, 1, created, ODOO_VERSION);
+    await platformRound(platform, warmup, 1, created, COLD_VERSION);
+    await docker.createNetwork({ Name: floorNetwork, Driver: 'bridge', Labels: { [BENCH_LABEL]: RUN_ID } });
+    await floorRound(1, floorNetwork);
     await removeFloorContainers();
     await terminateAll(platform, warmup, created);
     log('warm-up done');
 
     const rows: Row[] = [];
     for (const n of sizes) {
-      const row: Row = { n, platform: [], floor: [] };
+      const row: Row = {
+        n,
+        warm: { samples: [], steps: new Map() },
+        cold: { samples: [], steps: new Map() },
+        floor: [],
+        bridgeFloor: [],
+      };
+      const steps = { warm: new Map<string, { sum: number; count: number }>(), cold: new Map() };
       for (let round = 0; round < rounds; round++) {
-        row.floor.push(...(await floorRound(n)));
+        row.floor.push(...(await floorRound(n, floorNetwork)));
         await removeFloorContainers();
-        const tenant = await newTenant(platform);
-        row.platform.push(...(await platformRound(platform, tenant, n, created)));
-        await terminateAll(platform, tenant, created);
-        log(
-          `  N=${n} round ${round + 1}: platform ${row.platform
-            .slice(-n)
-            .map((sample) => sample.total)
-            .join(', ')} ms; floor ${row.floor.slice(-n).join(', ')} ms`,
-        );
+        row.bridgeFloor.push(...(await floorRound(n, 'bridge')));
+        await removeFloorContainers();
+        for (const variant of ['cold', 'warm'] as const) {
+          const tenant = await newTenant(platform);
+          const before = await stepTotals(platform);
+          const version = variant === 'warm' ? ODOO_VERSION : COLD_VERSION;
+          const samples = await platformRound(platform, tenant, n, created, version);
+          row[variant].samples.push(...samples);
+          // Only provisioning's steps: the terminate/purge that follows is not measured.
+          addStepDeltas(steps[variant], before, await stepTotals(platform));
+          await terminateAll(platform, tenant, created);
+          log(
+            `  N=${n} round ${round + 1} ${variant}: ${samples.map((sample) => sample.total).join(', ')} ms`,
+          );
+        }
+        // The pool refills once provisioning is quiet; nothing else is measured meanwhile.
+        await sparesReady(platform, largest);
+        log(`  N=${n} round ${round + 1} floor: ${row.floor.slice(-n).join(', ')} ms`);
+      }
+      for (const variant of ['warm', 'cold'] as const) {
+        row[variant].steps = new Map([...steps[variant]].map(([step, t]) => [step, t.sum / t.count]));
       }
       rows.push(row);
     }
     print(rows);
     log(
       '\nplatform = HTTP create (auth, tenant-service membership + quota, password hash + AES-GCM seal, row + event) → BullMQ job →\n' +
-        'worker: DB role + database (odoo_provisioner), volume, tenant network, `odoo --init` one-shot container,\n' +
-        'admin credentials, instance container, /web/health → `running` recorded. floor = container create+start+health.',
+        'worker: spares ready: claim a spare database (initialised in advance) and rename it; from scratch: DB role +\n' +
+        'CREATE DATABASE (odoo_provisioner) and the `odoo --init` one-shot container; then volume, tenant network, admin\n' +
+        'credentials, instance container, /web/health → `running` recorded. floor = container create+start+health.',
     );
   } catch (error) {
     if (platform) process.stderr.write(`worker log (tail):\n${platform.workerLog.join('').slice(-4000)}\n`);

@@ -19,6 +19,7 @@ import {
 import { LifecycleWorker } from './lifecycle/lifecycle-worker';
 import { LifecycleMetrics } from './lifecycle/lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './lifecycle/odoo-database.provisioner';
+import { SparePool } from './lifecycle/spare-pool';
 import { TenantNetworks } from './lifecycle/tenant-networks';
 
 @Global()
@@ -33,6 +34,7 @@ class DockerEngineModule {}
     ContainerDbEndpoint,
     TenantNetworks,
     InstanceRuntime,
+    SparePool,
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,
@@ -40,7 +42,7 @@ class DockerEngineModule {}
     lifecycleJobHandlersProvider,
     LifecycleWorker,
   ],
-  exports: [LifecycleWorker, InstanceReconciler, InstanceRuntime, OdooDatabaseProvisioner],
+  exports: [LifecycleWorker, InstanceReconciler, InstanceRuntime, OdooDatabaseProvisioner, SparePool],
 })
 export class InstanceLifecycleModule {}
 

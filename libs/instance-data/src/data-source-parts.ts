@@ -2,7 +2,8 @@ import { InstanceBackupEntity } from './instance-backup.entity';
 import { InstanceEventEntity } from './instance-event.entity';
 import { InstanceEntity } from './instance.entity';
 import { CreateInstanceTables1766000000000 } from './migrations/1766000000000-CreateInstanceTables';
+import { CreateOdooSpares1767000000000 } from './migrations/1767000000000-CreateOdooSpares';
 
 /** List these in `apps/{instance-service,instance-worker}/src/database/data-source.ts`. */
 export const INSTANCE_DATA_ENTITIES = [InstanceEntity, InstanceEventEntity, InstanceBackupEntity];
-export const INSTANCE_DATA_MIGRATIONS = [CreateInstanceTables1766000000000];
+export const INSTANCE_DATA_MIGRATIONS = [CreateInstanceTables1766000000000, CreateOdooSpares1767000000000];

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config';
-import { instanceSecretsEnv } from '@app/instance-data';
+import { instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
 import { queueEnv } from '@app/queue';
 
 /** Inside a container the worker reaches Odoo containers differently (no published ports). */
@@ -10,6 +10,29 @@ const inContainer = existsSync('/.dockerenv');
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const dockerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a Docker object name');
+
+/** `17.0=4,18.0=1` → Map { '17.0' => 4, '18.0' => 1 }; empty → no spares. */
+const sparePool = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const pool = new Map<string, number>();
+    for (const part of value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const match = /^(\d+\.\d+)=(\d{1,3})$/.exec(part);
+      if (!match || !(ODOO_VERSIONS as readonly string[]).includes(match[1]!) || pool.has(match[1]!)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${part}": expected <version>=<count> with a version of ${ODOO_VERSIONS.join(', ')}, each once`,
+        });
+        return z.NEVER;
+      }
+      if (Number(match[2]) > 0) pool.set(match[1]!, Number(match[2]));
+    }
+    return pool;
+  });
 
 export const envSchema = z.object({
   ...commonEnv.shape,
@@ -52,6 +75,15 @@ export const envSchema = z.object({
   PROVISION_HEALTH_TIMEOUT_MS: positiveInt(300_000),
   /** Limit of one-shot `odoo … --stop-after-init` runs (initialisation, `--update all`). */
   ODOO_ONESHOT_TIMEOUT_MS: positiveInt(1_800_000),
+  /**
+   * Spare databases kept ready per Odoo version (`17.0=4,18.0=1`): role, database already initialised by
+   * `odoo -i base` and data volume, made in the background. A new instance without custom addons or demo
+   * data adopts one (renamed to its own names, fresh secrets) instead of waiting for CREATE DATABASE and
+   * the init run. Empty: none, every instance is made from scratch.
+   */
+  ODOO_SPARE_POOL: sparePool,
+  /** How often the pool is topped up (also right after an instance adopted a spare). */
+  ODOO_SPARE_POOL_INTERVAL_MS: positiveInt(15_000),
 
   // ---- Odoo databases ----
   ODOO_DB_HOST: z.string().min(1).default('127.0.0.1'),

@@ -23,6 +23,7 @@ import { InstanceLocks } from './instance-locks';
 import { InstanceRuntime, WaitAbandonedError, type ObservedContainer } from './instance-runtime';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
+import { SparePool } from './spare-pool';
 
 export type JobOutcome = 'succeeded' | 'skipped' | 'superseded';
 
@@ -45,6 +46,16 @@ const OPERATION_STATUS: Record<OperationAction, InstanceStatus> = {
   restore: 'restoring',
   upgrade: 'upgrading',
 };
+
+/** Like Promise.all, but waits for every promise before rethrowing the first failure (no step left running). */
+async function settleAll<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 2000);
@@ -69,6 +80,7 @@ export class InstanceLifecycleService {
     private readonly locks: InstanceLocks,
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
+    private readonly spares: SparePool,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -91,7 +103,7 @@ export class InstanceLifecycleService {
           const firstProvisioning = current.startedAt === null && current.desiredState === 'running';
           let cleanup = '';
           if (firstProvisioning) {
-            cleanup = await this.runtime.removeEverything(current).then(
+            cleanup = await this.removeEverything(current).then(
               () => '; everything it created was removed',
               (e: unknown) => `; cleanup failed: ${message(e)}`,
             );
@@ -178,7 +190,7 @@ export class InstanceLifecycleService {
       const wait = (row.purgeAfter?.getTime() ?? 0) - Date.now();
       if (wait > 0) throw new JobDeferral(wait, `purge due at ${row.purgeAfter?.toISOString()}`);
       try {
-        await this.runtime.removeEverything(row);
+        await this.removeEverything(row);
         await this.backups.deleteAll(row.id);
       } catch (error) {
         return this.onFailure(row.id, ctx, error, async (failure) => {
@@ -233,7 +245,7 @@ export class InstanceLifecycleService {
           row.startedAt === null &&
           (row.status === 'pending' || row.status === 'provisioning' || row.status === 'error')
         ) {
-          return this.provision(row, ctx, intent);
+          return this.spares.whileProvisioning(() => this.provision(row, ctx, intent));
         }
         return this.bringUp(row, ctx, intent);
       case 'stopped':
@@ -261,20 +273,46 @@ export class InstanceLifecycleService {
         patch: { statusReason: 'provisioning' },
       });
     }
-    const password = await this.runtime.dbPassword(row);
-    await this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row));
-    await this.runtime.ensureBaseResources(row, password);
-    await this.checkpoint(row.id, 'running');
     const image = this.runtime.currentImage(row);
-    await this.runtime.initialiseOdoo(row, password, image);
-    await this.checkpoint(row.id, 'running');
-    const containerId = await this.runtime.ensureContainer(row, password, image);
+    // A spare (ODOO_SPARE_POOL) brings an initialised database, its role and a volume: renamed, not made.
+    const spare = await this.metrics.step('spare_claim', () => this.spares.claim(row, image));
+    const password = await this.runtime.dbPassword(row);
+    let containerId: string;
+    if (spare) {
+      await this.metrics.step('spare_rename', () => this.spares.rename(row, spare));
+      // The database is there and initialised: its settings, the volume and network, and the container
+      // (with the link to the spare's attachments) are independent of each other.
+      const [, containerReady] = await settleAll([
+        this.runtime.initialiseOdoo(row, password, image, true),
+        (async () => {
+          await settleAll([
+            this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row)),
+            // The spare's role has this password already and its database the grants (checked by the rename).
+            this.runtime.ensureBaseResources(row, password, { database: false }),
+          ]);
+          const id = await this.runtime.ensureContainer(row, password, image);
+          await this.metrics.step('filestore_link', () =>
+            this.runtime.linkSpareFilestore(id, spare.database, this.runtime.names(row).database),
+          );
+          return id;
+        })(),
+      ]);
+      containerId = containerReady;
+      await this.checkpoint(row.id, 'running');
+    } else {
+      await this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row));
+      await this.runtime.ensureBaseResources(row, password);
+      await this.checkpoint(row.id, 'running');
+      await this.runtime.initialiseOdoo(row, password, image);
+      await this.checkpoint(row.id, 'running');
+      containerId = await this.runtime.ensureContainer(row, password, image);
+    }
     const urls = await this.runtime.startAndWait(row, containerId, async () => {
       const current = await this.instances.findById(row.id);
       return current?.desiredState === 'running' ? null : `desired state changed to ${current?.desiredState}`;
     });
     await this.move(row, 'running', ctx, {
-      reason: 'provisioned',
+      reason: spare ? `provisioned (from a spare ${spare.odooVersion} database)` : 'provisioned',
       patch: {
         ...urls,
         startedAt: new Date(),
@@ -284,6 +322,7 @@ export class InstanceLifecycleService {
       },
       applied: intent,
     });
+    if (spare) await this.spares.release(spare);
     return 'succeeded';
   }
 
@@ -541,6 +580,12 @@ export class InstanceLifecycleService {
   }
 
   // ---- shared steps ----------------------------------------------------------------------------------------
+
+  /** Container, volume, database, role (also under a claimed spare's names), network if unused. */
+  private async removeEverything(row: InstanceEntity): Promise<void> {
+    await this.spares.removeClaimed(row);
+    await this.runtime.removeEverything(row);
+  }
 
   /**
    * Starts the instance's container, recreating it (with the current spec) when missing or outdated. Its

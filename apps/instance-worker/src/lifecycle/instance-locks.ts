@@ -26,7 +26,8 @@ export class InstanceLocks implements OnApplicationShutdown {
       database: config.POSTGRES_DB,
       user,
       password,
-      max: config.WORKER_CONCURRENCY + 4,
+      // Every running job holds one connection for its instance lock; short locks need room besides.
+      max: config.WORKER_CONCURRENCY * 2 + 4,
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
       application_name: 'instance-worker:locks',
     });
@@ -34,12 +35,17 @@ export class InstanceLocks implements OnApplicationShutdown {
   }
 
   /** The lock, or null when another job (here or in another worker) holds it. */
-  async tryAcquire(instanceId: string): Promise<InstanceLock | null> {
+  tryAcquire(instanceId: string): Promise<InstanceLock | null> {
+    return this.tryLock('saasodoo.instance', instanceId);
+  }
+
+  /** A session lock on `key` in `namespace`, held until released; null when someone else holds it. */
+  async tryLock(namespace: string, key: string): Promise<InstanceLock | null> {
     const client: PoolClient = await this.pool.connect();
     try {
       const { rows } = await client.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_lock(hashtext('saasodoo.instance'), hashtext($1)) AS locked`,
-        [instanceId],
+        `SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS locked`,
+        [namespace, key],
       );
       if (!rows[0]?.locked) {
         client.release();
@@ -55,9 +61,7 @@ export class InstanceLocks implements OnApplicationShutdown {
         if (released) return;
         released = true;
         try {
-          await client.query(`SELECT pg_advisory_unlock(hashtext('saasodoo.instance'), hashtext($1))`, [
-            instanceId,
-          ]);
+          await client.query(`SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, [namespace, key]);
           client.release();
         } catch {
           // Dropping the connection releases the lock too.

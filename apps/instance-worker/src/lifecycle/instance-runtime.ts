@@ -19,6 +19,7 @@ import {
   type ContainerSpec,
   type VolumeMount,
 } from '../docker/docker-runtime';
+import { tarArchive } from '../docker/tar-entries';
 import { ContainerDbEndpoint } from './container-db-endpoint';
 import {
   imageFor,
@@ -30,7 +31,11 @@ import {
   type InstanceResourceNames,
 } from './instance-naming';
 import { LifecycleMetrics } from './lifecycle.metrics';
-import { isOdooDatabaseInitialised, setOdooAdminCredentials } from './odoo-admin-credentials';
+import {
+  isOdooDatabaseInitialised,
+  renewOdooDatabaseIdentity,
+  setOdooAdminCredentials,
+} from './odoo-admin-credentials';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
 import { TENANT_LABEL, TenantNetworks } from './tenant-networks';
 
@@ -38,6 +43,16 @@ export const ODOO_DATA_PATH = '/var/lib/odoo';
 export const CUSTOMER_LABEL = 'saasodoo.customer.id';
 /** One-shot containers carry this instead of the instance label, so the monitor never mistakes them. */
 export const ONESHOT_LABEL = 'saasodoo.oneshot.instance';
+/** Volumes and init one-shots of spare databases carry this (see spare-pool.ts). */
+export const SPARE_LABEL = 'saasodoo.spare.id';
+/** Memory of a spare's init run (no instance limits exist yet; Odoo's `-i base` needs well under 1 GiB). */
+const SPARE_INIT_MEMORY = '1G';
+/** The odoo user of the official image (and of the stand-in), owner of the data directory. */
+const ODOO_UID = 101;
+
+function spareInitName(spareId: string): string {
+  return `odoo_init_spare_${spareId.replace(/-/g, '')}`;
+}
 
 export type ObservedContainer =
   | { state: 'running'; id: string; info: Docker.ContainerInspectInfo }
@@ -125,20 +140,30 @@ export class InstanceRuntime {
     return password;
   }
 
-  /** Role, database, volume and tenant network: everything but the container. */
-  async ensureBaseResources(instance: InstanceEntity, password: string): Promise<void> {
+  /** Role, database, volume and tenant network (independent, so made at once): all but the container. */
+  async ensureBaseResources(
+    instance: InstanceEntity,
+    password: string,
+    options: { database?: boolean } = {},
+  ): Promise<void> {
     const names = this.names(instance);
-    await this.metrics.step('database', () =>
-      this.provisioner.ensure(names.database, names.dbRole, password),
-    );
-    await this.metrics.step('volume', () =>
-      this.docker.ensureVolume(names.volume, {
-        [INSTANCE_ID_LABEL]: instance.id,
-        [TENANT_LABEL]: instance.tenantId,
-        'saasodoo.managed': 'true',
-      }),
-    );
-    await this.metrics.step('network', () => this.networks.ensure(instance.tenantId));
+    const results = await Promise.allSettled([
+      options.database === false
+        ? Promise.resolve()
+        : this.metrics.step('database', () =>
+            this.provisioner.ensure(names.database, names.dbRole, password),
+          ),
+      this.metrics.step('volume', () =>
+        this.docker.ensureVolume(names.volume, {
+          [INSTANCE_ID_LABEL]: instance.id,
+          [TENANT_LABEL]: instance.tenantId,
+          'saasodoo.managed': 'true',
+        }),
+      ),
+      this.metrics.step('network', () => this.networks.ensure(instance.tenantId)),
+    ]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /**
@@ -146,31 +171,42 @@ export class InstanceRuntime {
    * login and password while they are still known. A stand-in image that does not touch the database is
    * initialised on every call, which is harmless.
    */
-  async initialiseOdoo(instance: InstanceEntity, password: string, image: string): Promise<void> {
+  async initialiseOdoo(
+    instance: InstanceEntity,
+    password: string,
+    image: string,
+    fromSpare = false,
+  ): Promise<void> {
     const names = this.names(instance);
-    const initialised = await this.metrics.step('init_check', () =>
-      this.provisioner.withInstanceConnection(names.database, names.dbRole, password, (c) =>
-        isOdooDatabaseInitialised(c),
-      ),
-    );
-    if (!initialised) {
-      const modules = ['base', ...instance.customAddons].join(',');
-      await this.metrics.step('init', () =>
-        this.runOdooOneShot(instance, password, image, 'init', [
-          `--init=${modules}`,
-          ...(instance.demoData ? [] : ['--without-demo=all']),
-        ]),
-      );
-    }
-    if (instance.adminPasswordEnc) {
-      const adminPassword = this.secrets.decrypt(instance.id, 'admin_password', instance.adminPasswordEnc);
-      const set = await this.metrics.step('admin_credentials', () =>
+    if (!fromSpare) {
+      const initialised = await this.metrics.step('init_check', () =>
         this.provisioner.withInstanceConnection(names.database, names.dbRole, password, (c) =>
-          setOdooAdminCredentials(c, instance.adminEmail, adminPassword),
+          isOdooDatabaseInitialised(c),
         ),
       );
-      if (!set) this.logger.debug(`instance ${instance.id}: no Odoo schema, admin credentials not set`);
+      if (!initialised) {
+        const modules = ['base', ...instance.customAddons].join(',');
+        await this.metrics.step('init', () =>
+          this.runOdooOneShot(instance, password, image, 'init', [
+            `--init=${modules}`,
+            ...(instance.demoData ? [] : ['--without-demo=all']),
+          ]),
+        );
+      }
     }
+    const adminPassword = instance.adminPasswordEnc
+      ? this.secrets.decrypt(instance.id, 'admin_password', instance.adminPasswordEnc)
+      : null;
+    if (!fromSpare && adminPassword === null) return;
+    // One connection for both: a spare's database was initialised in advance, and what it must not share
+    // with other databases (uuid, signing secret) is renewed; then the administrator's login and password.
+    const set = await this.metrics.step('odoo_settings', () =>
+      this.provisioner.withInstanceConnection(names.database, names.dbRole, password, async (c) => {
+        if (fromSpare) await renewOdooDatabaseIdentity(c);
+        return adminPassword === null ? true : setOdooAdminCredentials(c, instance.adminEmail, adminPassword);
+      }),
+    );
+    if (!set) this.logger.debug(`instance ${instance.id}: no Odoo schema, admin credentials not set`);
   }
 
   /** `odoo <args> --database=<db> --stop-after-init` in a throwaway container with the instance's data. */
@@ -198,6 +234,70 @@ export class InstanceRuntime {
     if (result.exitCode !== 0) {
       throw new OneShotFailedError(`odoo ${purpose} (${image})`, result.exitCode, result.output);
     }
+  }
+
+  /**
+   * `odoo -i base` (no demo data) on a spare's database, with the spare's volume, on the spares network:
+   * what a first provisioning would run, done before any instance needs it.
+   */
+  async initialiseSpare(
+    spare: { id: string; image: string; database: string; role: string; volume: string },
+    password: string,
+  ): Promise<void> {
+    const network = await this.networks.ensureSpares();
+    const db = this.dbEndpoint.get();
+    const result = await this.docker.runOneShot({
+      name: spareInitName(spare.id),
+      image: spare.image,
+      cmd: [
+        'odoo',
+        '--init=base',
+        '--without-demo=all',
+        `--database=${spare.database}`,
+        '--stop-after-init',
+        '--no-http',
+      ],
+      env: { HOST: db.host, PORT: String(db.port), USER: spare.role, PASSWORD: password },
+      labels: { [SPARE_LABEL]: spare.id },
+      volumeMounts: [{ volume: spare.volume, path: ODOO_DATA_PATH }],
+      networks: [network],
+      memoryBytes: memoryBytes(SPARE_INIT_MEMORY),
+      nanoCpus: nanoCpus(1),
+      pidsLimit: this.config.ODOO_PIDS_LIMIT,
+      timeoutMs: this.config.ODOO_ONESHOT_TIMEOUT_MS,
+    });
+    if (result.exitCode !== 0) {
+      throw new OneShotFailedError(
+        `odoo init of spare ${spare.id} (${spare.image})`,
+        result.exitCode,
+        result.output,
+      );
+    }
+  }
+
+  /** The init one-shot of a spare whose maker died while it ran. */
+  async removeSpareInit(spareId: string): Promise<void> {
+    const stale = await this.docker.findContainer(spareInitName(spareId));
+    if (stale) await this.docker.removeContainer(stale.Id, { force: true });
+  }
+
+  /**
+   * Odoo keeps attachments in `filestore/<database name>` of the data volume; an instance made from a spare
+   * finds the spare's under the spare's database name, so `filestore/<its name>` becomes a link to them,
+   * written through the created container before its first start. (Nothing can exist under the instance's
+   * name before that start; a retry rewrites the same link, which Odoo and the stand-in only follow.)
+   */
+  async linkSpareFilestore(containerId: string, spareDatabase: string, database: string): Promise<void> {
+    const owner = { uid: ODOO_UID, gid: ODOO_UID };
+    await this.docker.copyToContainer(
+      containerId,
+      ODOO_DATA_PATH,
+      tarArchive([
+        { type: 'directory', path: 'filestore', mode: 0o755, ...owner },
+        { type: 'directory', path: `filestore/${spareDatabase}`, mode: 0o755, ...owner },
+        { type: 'symlink', path: `filestore/${database}`, target: spareDatabase, ...owner },
+      ]),
+    );
   }
 
   oneShotName(instance: InstanceEntity, purpose: string): string {

@@ -17,6 +17,7 @@ import { InstanceRuntime } from './instance-runtime';
 import { LIFECYCLE_JOB_HANDLERS } from './lifecycle-job-handlers';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
+import { SparePool } from './spare-pool';
 
 /**
  * Starts the worker's loops in order. The handler registry is checked at boot (a missing or duplicate
@@ -44,6 +45,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     private readonly runtime: InstanceRuntime,
     private readonly instances: InstancesRepository,
     private readonly metrics: LifecycleMetrics,
+    private readonly spares: SparePool,
   ) {
     this.consumer = new LifecycleConsumer({
       redisUrl: config.REDIS_URL,
@@ -81,6 +83,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     await this.starting?.catch(() => undefined);
     this.metrics.consuming.set(0);
     await this.reconciler.stop();
+    await this.spares.stop();
     await this.consumer.close(this.config.SHUTDOWN_TIMEOUT_MS);
     await this.responder.close();
   }
@@ -110,6 +113,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     await this.consumer.start();
     this.responder.start();
     this.reconciler.start();
+    this.spares.start();
     this.started = true;
     this.metrics.consuming.set(1);
     this.logger.log(

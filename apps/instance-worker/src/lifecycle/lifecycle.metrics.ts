@@ -11,6 +11,7 @@ export class LifecycleMetrics {
   readonly transitions: Counter<'from' | 'to'>;
   readonly reconciler: Counter<'kind'>;
   readonly consuming: Gauge;
+  readonly sparesReady: Gauge<'odoo_version'>;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -66,6 +67,16 @@ export class LifecycleMetrics {
           name: 'lifecycle_reconciler_corrections_total',
           help: 'Corrections made by the reconciler (drift recorded, lost work re-enqueued, purges due, …)',
           labelNames: ['kind'],
+          registers,
+        }),
+    );
+    this.sparesReady = existing(
+      'odoo_spares_ready',
+      () =>
+        new Gauge({
+          name: 'odoo_spares_ready',
+          help: 'Spare Odoo databases ready to be adopted by a new instance, by Odoo version (ODOO_SPARE_POOL)',
+          labelNames: ['odoo_version'],
           registers,
         }),
     );

@@ -1,4 +1,4 @@
-import { pbkdf2, randomBytes } from 'node:crypto';
+import { pbkdf2, randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Client } from 'pg';
 
@@ -54,4 +54,25 @@ export async function isOdooDatabaseInitialised(client: Client): Promise<boolean
     `SELECT to_regclass('public.ir_module_module') IS NOT NULL AS present`,
   );
   return rows[0]?.present ?? false;
+}
+
+/**
+ * A database copied from a spare starts with the spare's `database.uuid` and `database.secret` (the key
+ * Odoo signs sessions and tokens with): both are replaced, as Odoo's own "duplicate database" does. Returns
+ * false when the database has no Odoo schema.
+ */
+export async function renewOdooDatabaseIdentity(client: Client): Promise<boolean> {
+  const { rows } = await client.query<{ present: boolean }>(
+    `SELECT to_regclass('public.ir_config_parameter') IS NOT NULL AS present`,
+  );
+  if (!rows[0]?.present) return false;
+  await client.query(
+    `UPDATE ir_config_parameter SET value = CASE key
+       WHEN 'database.uuid' THEN $1
+       WHEN 'database.secret' THEN $2
+       ELSE to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') END
+     WHERE key IN ('database.uuid', 'database.secret', 'database.create_date')`,
+    [randomUUID(), randomUUID()],
+  );
+  return true;
 }

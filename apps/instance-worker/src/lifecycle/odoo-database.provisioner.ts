@@ -38,7 +38,8 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
       user: config.ODOO_PROVISIONER_USER,
       password: config.ODOO_PROVISIONER_PASSWORD,
       database: 'postgres',
-      max: 8,
+      // Every running job may need it at once (role, database, renames).
+      max: Math.max(8, config.WORKER_CONCURRENCY),
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
       application_name: 'instance-worker:provisioner',
     });
@@ -112,6 +113,57 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
     const d = escapeIdentifier(database);
     await this.pool.query(`REVOKE ALL ON DATABASE ${d} FROM PUBLIC`);
     await this.pool.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${d} TO ${r}`);
+  }
+
+  /**
+   * Gives a spare's role and database the instance's names. Idempotent: a rename already done is skipped.
+   * A target name held by anything else is a permanent error (nothing is renamed over it).
+   */
+  async adoptSpare(
+    spare: { role: string; database: string },
+    target: { role: string; database: string },
+  ): Promise<void> {
+    const roleExists = async (name: string) =>
+      ((await this.pool.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount ?? 0) > 0;
+    if (await roleExists(spare.role)) {
+      if (await roleExists(target.role)) {
+        throw new PermanentJobError(
+          `role ${target.role} already exists; spare role ${spare.role} not renamed`,
+        );
+      }
+      await this.pool.query(
+        `ALTER ROLE ${escapeIdentifier(spare.role)} RENAME TO ${escapeIdentifier(target.role)}`,
+      );
+    }
+    const source = await this.state(spare.database, target.role);
+    if (source.databaseExists) {
+      this.assertOwnedBy(spare.database, source.owner, target.role);
+      const clash = await this.state(target.database, target.role);
+      if (clash.databaseExists) {
+        throw new PermanentJobError(
+          `database "${target.database}" already exists (owner ${clash.owner ?? 'unknown'}); spare not renamed`,
+        );
+      }
+      await this.pool.query(
+        `ALTER DATABASE ${escapeIdentifier(spare.database)} RENAME TO ${escapeIdentifier(target.database)}`,
+      );
+    }
+  }
+
+  /**
+   * What is left under a claimed spare's own names when its instance goes away before the renames were
+   * done: its database (if owned by the spare's role or, renamed already, by the instance's) and its role.
+   */
+  async dropSpareLeftovers(spare: { role: string; database: string }, instanceRole: string): Promise<void> {
+    const state = await this.state(spare.database, spare.role);
+    if (state.databaseExists) {
+      if (state.owner === spare.role || state.owner === instanceRole) {
+        await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(spare.database)} WITH (FORCE)`);
+      } else {
+        this.logger.warn(`not dropping database ${spare.database}: owned by ${state.owner}`);
+      }
+    }
+    if (state.roleExists) await this.pool.query(`DROP ROLE IF EXISTS ${escapeIdentifier(spare.role)}`);
   }
 
   /** Drops the database (sessions ended) if the role owns it, then the role. Missing objects are fine. */

@@ -8,6 +8,8 @@ import { tenantNetworkName } from './instance-naming';
 export const TENANT_LABEL = 'saasodoo.tenant.id';
 const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 const LOCK_NAMESPACE = 'saasodoo.tenant-network';
+export const SPARES_NETWORK = 'saasodoo_spares';
+export const SPARES_LABEL = 'saasodoo.spares';
 
 /**
  * One bridge network per tenant: an instance joins only its tenant's network, so instances of different
@@ -27,10 +29,31 @@ export class TenantNetworks {
   ) {}
 
   async ensure(tenantId: string): Promise<string> {
-    const name = tenantNetworkName(tenantId);
-    await this.locks.withLock(LOCK_NAMESPACE, tenantId, () =>
-      this.docker.ensureNetwork(name, { [TENANT_LABEL]: tenantId, 'saasodoo.managed': 'true' }),
+    return this.ensureWithPeers(
+      tenantNetworkName(tenantId),
+      { [TENANT_LABEL]: tenantId, 'saasodoo.managed': 'true' },
+      tenantId,
     );
+  }
+
+  /** The network spare databases are initialised on: Postgres only, no instance ever joins it. */
+  async ensureSpares(): Promise<string> {
+    return this.ensureWithPeers(
+      SPARES_NETWORK,
+      { [SPARES_LABEL]: 'true', 'saasodoo.managed': 'true' },
+      'spares',
+    );
+  }
+
+  private async ensureWithPeers(
+    name: string,
+    labels: Record<string, string>,
+    lockKey: string,
+  ): Promise<string> {
+    // Usually it exists (every instance of the tenant but the first): no lock needed to see that.
+    if (!(await this.docker.findNetwork(name))) {
+      await this.locks.withLock(LOCK_NAMESPACE, lockKey, () => this.docker.ensureNetwork(name, labels));
+    }
     for (const peer of await this.peers()) {
       await this.docker.connectToNetwork(peer.id, name, [peer.service]);
     }
