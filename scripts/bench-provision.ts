@@ -1,13 +1,22 @@
 /**
  * npm run bench:provision — time-to-running of instances of the stand-in image saasodoo/odoo-stub, N at once
  * (BENCH_SIZES, default "1,20"):
- *   platform: POST /api/v1/instances/ over HTTP to instance-service (user-, tenant- and instance-service booted in
- *             this process on real ports, real Postgres and Redis), provisioned by instance-worker running as
- *             its own process (as in production) against the real Docker engine; time from the POST to the
- *             worker's `running` event (its timestamp, so no polling delay is counted).
- *   floor:    the same containers (image, limits, hardening, published port) created and started with plain
- *             dockerode calls, then polled on /web/health like the worker does (every 200 ms) until 200.
- * Prints p50/p99 per size and the platform/floor ratio. Everything it creates is removed at the end.
+ *   platform: POST /api/v1/instances/ over HTTP to instance-service; tenant-service, instance-service and
+ *             instance-worker each run as their own process (as deployed; user-service, which only makes the
+ *             customers beforehand, runs in this one), on real Postgres, Redis and the Docker engine. Time
+ *             from the POST to the worker's `running` event (its timestamp, so no polling delay is counted).
+ *             Two ways, in the same run and worker:
+ *               spares ready  — version 17.0, with ODOO_SPARE_POOL=17.0=<largest N>: each instance adopts a
+ *                               spare database made (and initialised) in advance; the pool refills between
+ *                               rounds, when provisioning is quiet, as in production;
+ *               from scratch  — version 16.0 (same stand-in, no spares): CREATE DATABASE and the
+ *                               `odoo --init` one-shot container inside the provisioning.
+ *   floor:    the same containers (image, limits, hardening, published port, on a user-defined bridge network
+ *             made beforehand like the tenant's) created and started with plain dockerode calls, then polled
+ *             on /web/health like the worker does (every 200 ms) until 200. For reference the same on Docker's
+ *             default bridge is printed too (a user-defined network costs Docker more per container).
+ * Prints p50/p99 per size and the platform/floor ratio, where the platform's time goes, and the worker's
+ * mean time per step (its lifecycle_step_duration_seconds). Everything it creates is removed at the end.
  * BENCH_ROUNDS (default 1) repeats each size; BENCH_STARTUP_DELAY_SECONDS emulates Odoo's boot time in both.
  */
 import 'reflect-metadata';
@@ -31,8 +40,6 @@ import {
   TestCustomer,
   userServiceTestEnv,
 } from '@app/testing';
-import { AppModule as InstanceModule } from '../apps/instance-service/src/app.module';
-import { AppModule as TenantModule } from '../apps/tenant-service/src/app.module';
 import { AppModule as UserModule } from '../apps/user-service/src/app.module';
 import { freePort } from '@app/testing';
 
@@ -82,18 +89,52 @@ async function json<T>(response: Response, expected: number, what: string): Prom
 
 // ---- the platform ------------------------------------------------------------------------------------------
 
+/** A service run as its own process, as deployed (ts-node on its sources). */
+interface ServiceProcess {
+  name: string;
+  child: ChildProcess;
+  log: string[];
+  url: string;
+}
+
 interface Platform {
   smtp: SmtpSink;
-  services: ServiceHarness[];
-  worker: ChildProcess;
-  workerLog: string[];
-  instanceUrl: string;
-  workerUrl: string;
+  /** user-service runs in this process: it only makes the customers, before anything is measured. */
   users: ServiceHarness;
-  tenants: ServiceHarness;
+  processes: ServiceProcess[];
+  instanceUrl: string;
+  tenantUrl: string;
+  workerUrl: string;
   queuePrefix: string;
   backupDir: string;
   odooNetwork: string;
+}
+
+function spawnService(name: string, port: number, env: Record<string, string>): ServiceProcess {
+  const log: string[] = [];
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', `apps/${name}/src/main.ts`],
+    { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      log.push(chunk.toString('utf8'));
+      if (log.length > 200) log.shift();
+    });
+  }
+  return { name, child, log, url: `http://127.0.0.1:${port}` };
+}
+
+async function whenReady(service: ServiceProcess): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (service.child.exitCode !== null) throw new Error(`${service.name} exited:\n${service.log.join('')}`);
+    const ready = await fetch(`${service.url}/health/ready`).catch(() => null);
+    if (ready?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${service.name} not ready:\n${service.log.join('')}`);
+    await sleep(500);
+  }
 }
 
 async function startPlatform(concurrency: number, spares: number): Promise<Platform> {
@@ -107,11 +148,6 @@ async function startPlatform(concurrency: number, spares: number): Promise<Platf
   ];
   const url = (port: number) => `http://127.0.0.1:${port}`;
   const queuePrefix = `bench-${RUN_ID}`;
-  const services: ServiceHarness[] = [];
-  const listen = async (harness: ServiceHarness, port: number) => {
-    services.push(harness);
-    await harness.app.listen({ port, host: '127.0.0.1' });
-  };
   const users = await startService(
     UserModule,
     'user-service',
@@ -121,98 +157,81 @@ async function startPlatform(concurrency: number, spares: number): Promise<Platf
       LOG_LEVEL: 'error',
     }),
   );
-  await listen(users, userPort);
-  const tenants = await startService(
-    TenantModule,
-    'tenant-service',
-    serviceTestEnv('tenant-service', {
-      USER_SERVICE_URL: url(userPort),
-      INSTANCE_SERVICE_URL: url(instancePort),
-      LOG_LEVEL: 'error',
-    }),
-  );
-  await listen(tenants, tenantPort);
-  const instances = await startService(
-    InstanceModule,
-    'instance-service',
-    serviceTestEnv('instance-service', {
-      TENANT_SERVICE_URL: url(tenantPort),
-      BILLING_PROVIDER: 'none',
-      QUEUE_PREFIX: queuePrefix,
-      BASE_DOMAIN: 'saasodoo.test',
-      LOG_LEVEL: 'error',
-    }),
-  );
-  await listen(instances, instancePort);
+  await users.app.listen({ port: userPort, host: '127.0.0.1' });
 
   const backupDir = join(tmpdir(), `saasodoo-bench-${RUN_ID}`);
   const odooNetwork = `bench-odoo-${RUN_ID}`;
-  const workerEnv = serviceTestEnv('instance-worker', {
-    PORT: String(workerPort),
-    QUEUE_PREFIX: queuePrefix,
-    ODOO_IMAGE_TEMPLATE: IMAGE_TEMPLATE,
-    ODOO_NETWORK: odooNetwork,
-    PUBLISH_INSTANCE_PORTS: 'true',
-    WORKER_CONCURRENCY: String(concurrency),
-    ODOO_SPARE_POOL: `${ODOO_VERSION}=${spares}`,
-    ODOO_SPARE_POOL_INTERVAL_MS: '2000',
-    INSTANCE_PURGE_AFTER_SECONDS: '0',
-    // The bench's jobs drive everything; no sweep over instance_test rows that other runs may own.
-    RECONCILE_INTERVAL_MS: '600000',
-    BACKUP_DIR: backupDir,
-    BASE_DOMAIN: 'saasodoo.test',
-    LOG_LEVEL: 'warn',
-  });
-  const workerLog: string[] = [];
-  const worker = spawn(
-    process.execPath,
-    [
-      '-r',
-      'ts-node/register/transpile-only',
-      '-r',
-      'tsconfig-paths/register',
-      'apps/instance-worker/src/main.ts',
-    ],
-    { cwd: ROOT, env: { ...process.env, ...workerEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  for (const stream of [worker.stdout, worker.stderr]) {
-    stream?.on('data', (chunk: Buffer) => {
-      workerLog.push(chunk.toString('utf8'));
-      if (workerLog.length > 200) workerLog.shift();
-    });
-  }
+  const processes = [
+    spawnService(
+      'tenant-service',
+      tenantPort,
+      serviceTestEnv('tenant-service', {
+        USER_SERVICE_URL: url(userPort),
+        INSTANCE_SERVICE_URL: url(instancePort),
+        LOG_LEVEL: 'error',
+      }),
+    ),
+    spawnService(
+      'instance-service',
+      instancePort,
+      serviceTestEnv('instance-service', {
+        TENANT_SERVICE_URL: url(tenantPort),
+        BILLING_PROVIDER: 'none',
+        QUEUE_PREFIX: queuePrefix,
+        BASE_DOMAIN: 'saasodoo.test',
+        LOG_LEVEL: 'error',
+      }),
+    ),
+    spawnService(
+      'instance-worker',
+      workerPort,
+      serviceTestEnv('instance-worker', {
+        QUEUE_PREFIX: queuePrefix,
+        ODOO_IMAGE_TEMPLATE: IMAGE_TEMPLATE,
+        ODOO_NETWORK: odooNetwork,
+        PUBLISH_INSTANCE_PORTS: 'true',
+        WORKER_CONCURRENCY: String(concurrency),
+        ODOO_SPARE_POOL: `${ODOO_VERSION}=${spares}`,
+        ODOO_SPARE_POOL_INTERVAL_MS: '2000',
+        INSTANCE_PURGE_AFTER_SECONDS: '0',
+        // The bench's jobs drive everything; no sweep over instance_test rows that other runs may own.
+        RECONCILE_INTERVAL_MS: '600000',
+        BACKUP_DIR: backupDir,
+        BASE_DOMAIN: 'saasodoo.test',
+        LOG_LEVEL: 'warn',
+      }),
+    ),
+  ];
   const platform: Platform = {
     smtp,
-    services,
-    worker,
-    workerLog,
-    instanceUrl: url(instancePort),
-    workerUrl: url(workerPort),
     users,
-    tenants,
+    processes,
+    instanceUrl: url(instancePort),
+    tenantUrl: url(tenantPort),
+    workerUrl: url(workerPort),
     queuePrefix,
     backupDir,
     odooNetwork,
   };
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (worker.exitCode !== null) throw new Error(`instance-worker exited:\n${workerLog.join('')}`);
-    const ready = await fetch(`${url(workerPort)}/health/ready`).catch(() => null);
-    if (ready?.status === 200) break;
-    if (Date.now() > deadline) throw new Error(`instance-worker not ready:\n${workerLog.join('')}`);
-    await sleep(500);
+  try {
+    for (const service of processes) await whenReady(service);
+  } catch (error) {
+    await stopPlatform(platform);
+    throw error;
   }
   return platform;
 }
 
 async function stopPlatform(platform: Platform): Promise<void> {
-  if (platform.worker.exitCode === null) {
-    const exited = new Promise((done) => platform.worker.once('exit', done));
-    platform.worker.kill('SIGTERM');
+  // The worker first (it may be making spares), then the APIs.
+  for (const service of [...platform.processes].reverse()) {
+    if (service.child.exitCode !== null || service.child.signalCode !== null) continue;
+    const exited = new Promise((done) => service.child.once('exit', done));
+    service.child.kill('SIGTERM');
     await Promise.race([exited, sleep(15_000)]);
-    if (platform.worker.exitCode === null) platform.worker.kill('SIGKILL');
+    if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
   }
-  for (const harness of [...platform.services].reverse()) await harness.close().catch(() => undefined);
+  await platform.users.close().catch(() => undefined);
   await platform.smtp.stop();
 }
 
@@ -223,18 +242,20 @@ interface BenchTenant {
 
 async function newTenant(platform: Platform): Promise<BenchTenant> {
   const customer = await createVerifiedCustomer(platform.users, platform.smtp);
-  const res = await platform.tenants.request({
-    method: 'POST',
-    url: '/api/v1/tenants',
-    headers: { authorization: `Bearer ${customer.access_token}` },
-    payload: {
-      name: `Bench ${RUN_ID}`,
-      subdomain: `bench-${randomBytes(5).toString('hex')}`,
-      plan: 'enterprise',
-    },
-  });
-  if (res.statusCode !== 201) throw new Error(`tenant: ${res.statusCode} ${res.body}`);
-  return { customer, tenantId: res.json<{ id: string }>().id };
+  const { id } = await json<{ id: string }>(
+    await fetch(`${platform.tenantUrl}/api/v1/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${customer.access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: `Bench ${RUN_ID}`,
+        subdomain: `bench-${randomBytes(5).toString('hex')}`,
+        plan: 'enterprise',
+      }),
+    }),
+    201,
+    'tenant',
+  );
+  return { customer, tenantId: id };
 }
 
 interface Created {
@@ -699,7 +720,8 @@ async function main(): Promise<void> {
     const largest = Math.max(...sizes);
     platform = await startPlatform(largest, largest);
     log(
-      `platform up (worker pid ${platform.worker.pid}, concurrency ${largest}, ${largest} spare databases)`,
+      `platform up: ${platform.processes.map((p) => `${p.name} pid ${p.child.pid}`).join(', ')}; ` +
+        `worker concurrency ${largest}, ${largest} spare databases`,
     );
     await sparesReady(platform, largest);
     const warmup = await newTenant(platform);
@@ -756,7 +778,9 @@ async function main(): Promise<void> {
         'credentials, instance container, /web/health → `running` recorded. floor = container create+start+health.',
     );
   } catch (error) {
-    if (platform) process.stderr.write(`worker log (tail):\n${platform.workerLog.join('').slice(-4000)}\n`);
+    for (const service of platform?.processes ?? []) {
+      process.stderr.write(`${service.name} log (tail):\n${service.log.join('').slice(-3000)}\n`);
+    }
     throw error;
   } finally {
     if (platform) await stopPlatform(platform);

@@ -149,7 +149,6 @@ export interface CreateContainerResult {
   id: string;
   /** False when an existing container with the same name and spec was adopted. */
   created: boolean;
-  info: Docker.ContainerInspectInfo;
 }
 
 export interface ResourceLimits {
@@ -758,10 +757,7 @@ export class DockerRuntime {
    * `ContainerSpecMismatchError` tells the caller to remove and recreate it.
    */
   async createContainer(spec: ContainerSpec): Promise<CreateContainerResult> {
-    const existing = await this.findContainer(spec.name);
-    if (existing) {
-      return this.adoptContainer(existing, spec);
-    }
+    // Created first, looked up only on a name conflict (a retry, a race): one engine call when all is well.
     let id: string;
     try {
       const container = await this.docker.createContainer(
@@ -771,15 +767,15 @@ export class DockerRuntime {
     } catch (error) {
       const mapped = toRuntimeError('createContainer', error);
       if (mapped instanceof DockerConflictError) {
-        const raced = await this.findContainer(spec.name);
-        if (raced) {
-          return this.adoptContainer(raced, spec);
+        const existing = await this.findContainer(spec.name);
+        if (existing) {
+          return this.adoptContainer(existing, spec);
         }
       }
       throw mapped;
     }
     await this.connectNetworks(id, spec.networks.slice(1));
-    return { id, created: true, info: await this.inspectContainer(id) };
+    return { id, created: true };
   }
 
   async startContainer(id: string): Promise<StartResult> {
@@ -1150,12 +1146,11 @@ export class DockerRuntime {
     }
     const attached = new Set(Object.keys(info.NetworkSettings.Networks ?? {}));
     attached.add(info.HostConfig.NetworkMode ?? '');
-    const missing = spec.networks.filter((network) => !attached.has(network));
-    if (missing.length === 0) {
-      return { id: info.Id, created: false, info };
-    }
-    await this.connectNetworks(info.Id, missing);
-    return { id: info.Id, created: false, info: await this.inspectContainer(info.Id) };
+    await this.connectNetworks(
+      info.Id,
+      spec.networks.filter((network) => !attached.has(network)),
+    );
+    return { id: info.Id, created: false };
   }
 
   private async connectNetworks(id: string, networks: string[]): Promise<void> {
