@@ -172,6 +172,8 @@ export interface OneShotSpec {
   user?: string;
   /** The container is killed (and an OneShotTimeoutError thrown) after this long. Default: no limit. */
   timeoutMs?: number;
+  /** Runs after a clean exit (code 0), before the container is removed: e.g. to copy files out of it. */
+  onSuccess?: (containerId: string) => Promise<void>;
 }
 
 export interface OneShotResult {
@@ -930,6 +932,7 @@ export class DockerRuntime {
       if (exitCode === null) {
         throw new OneShotTimeoutError(spec.timeoutMs ?? 0, output);
       }
+      if (exitCode === 0 && spec.onSuccess) await spec.onSuccess(container.id);
       result = { exitCode, output };
     } catch (error) {
       failure = error;

@@ -1,40 +1,69 @@
-/** An entry of a tiny in-memory tar archive: directories and symlinks only (what the worker writes). */
-export type TarEntry =
-  | { type: 'directory'; path: string; mode: number; uid: number; gid: number }
-  | { type: 'symlink'; path: string; target: string; uid: number; gid: number };
-
 const BLOCK = 512;
 
-function field(header: Buffer, offset: number, length: number, value: string): void {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length > length) throw new Error(`tar: "${value}" does not fit in ${length} bytes`);
-  bytes.copy(header, offset);
+/** A regular file of a tar archive. */
+export interface TarFile {
+  /** Path inside the archive, as written (POSIX ustar prefix and pax `path` records applied). */
+  path: string;
+  content: Buffer;
 }
 
-function octal(value: number, length: number): string {
-  return `${value.toString(8).padStart(length - 1, '0')}\0`;
+function text(block: Buffer, offset: number, length: number): string {
+  const raw = block.subarray(offset, offset + length);
+  const end = raw.indexOf(0);
+  return raw.subarray(0, end === -1 ? raw.length : end).toString('utf8');
 }
 
-/** A POSIX ustar archive of `entries` (paths relative, at most 100 bytes), for Docker's archive API. */
-export function tarArchive(entries: TarEntry[]): Buffer {
-  const blocks = entries.map((entry) => {
-    const header = Buffer.alloc(BLOCK);
-    const name = entry.type === 'directory' ? `${entry.path.replace(/\/+$/, '')}/` : entry.path;
-    field(header, 0, 100, name);
-    field(header, 100, 8, octal(entry.type === 'directory' ? entry.mode : 0o777, 8));
-    field(header, 108, 8, octal(entry.uid, 8));
-    field(header, 116, 8, octal(entry.gid, 8));
-    field(header, 124, 12, octal(0, 12));
-    field(header, 136, 12, octal(Math.floor(Date.now() / 1000), 12));
-    field(header, 148, 8, '        ');
-    field(header, 156, 1, entry.type === 'directory' ? '5' : '2');
-    if (entry.type === 'symlink') field(header, 157, 100, entry.target);
-    field(header, 257, 6, 'ustar\0');
-    field(header, 263, 2, '00');
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    field(header, 148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
-    return header;
-  });
-  return Buffer.concat([...blocks, Buffer.alloc(BLOCK * 2)]);
+function octal(block: Buffer, offset: number, length: number): number {
+  const value = text(block, offset, length).trim();
+  return value ? parseInt(value, 8) : 0;
+}
+
+/** pax extended header records: `<length> <key>=<value>\n` … */
+function paxRecords(data: Buffer): Map<string, string> {
+  const records = new Map<string, string>();
+  let offset = 0;
+  while (offset < data.length) {
+    const space = data.indexOf(0x20, offset);
+    if (space === -1) break;
+    const length = Number(data.subarray(offset, space).toString('utf8'));
+    if (!Number.isInteger(length) || length <= 0) break;
+    const record = data.subarray(space + 1, offset + length - 1).toString('utf8');
+    const equals = record.indexOf('=');
+    if (equals > 0) records.set(record.slice(0, equals), record.slice(equals + 1));
+    offset += length;
+  }
+  return records;
+}
+
+/**
+ * The regular files of a tar archive (as Docker's archive API produces: ustar with pax and GNU long-name
+ * headers); directories and links are skipped.
+ */
+export function tarFiles(archive: Buffer): TarFile[] {
+  const files: TarFile[] = [];
+  let offset = 0;
+  let nextPath: string | undefined;
+  while (offset + BLOCK <= archive.length) {
+    const header = archive.subarray(offset, offset + BLOCK);
+    if (header.every((byte) => byte === 0)) break;
+    const size = octal(header, 124, 12);
+    const type = String.fromCharCode(header[156] ?? 0);
+    const dataStart = offset + BLOCK;
+    const data = archive.subarray(dataStart, dataStart + size);
+    offset = dataStart + Math.ceil(size / BLOCK) * BLOCK;
+    if (type === 'x') {
+      nextPath = paxRecords(data).get('path') ?? nextPath;
+      continue;
+    }
+    if (type === 'L') {
+      nextPath = text(data, 0, data.length);
+      continue;
+    }
+    if (type === 'g') continue;
+    const prefix = text(header, 345, 155);
+    const path = nextPath ?? (prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100));
+    nextPath = undefined;
+    if (type === '0' || type === '\0' || type === '7') files.push({ path, content: Buffer.from(data) });
+  }
+  return files;
 }

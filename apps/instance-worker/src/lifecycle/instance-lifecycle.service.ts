@@ -280,21 +280,14 @@ export class InstanceLifecycleService {
     let containerId: string;
     if (spare) {
       await this.metrics.step('spare_rename', () => this.spares.rename(row, spare));
-      // The database is there and initialised: its settings, the volume and network, and the container
-      // (with the link to the spare's attachments) are independent of each other.
+      // The database is there and initialised: its settings, and the volume, network and container (no
+      // one-shot ever ran for this instance, so none can be left over) are independent of each other.
       const [, containerReady] = await settleAll([
         this.runtime.initialiseOdoo(row, password, image, true),
         (async () => {
-          await settleAll([
-            this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row)),
-            // The spare's role has this password already and its database the grants (checked by the rename).
-            this.runtime.ensureBaseResources(row, password, { database: false }),
-          ]);
-          const id = await this.runtime.ensureContainer(row, password, image);
-          await this.metrics.step('filestore_link', () =>
-            this.runtime.linkSpareFilestore(id, spare.database, this.runtime.names(row).database),
-          );
-          return id;
+          // The spare's role has this password already and its database the grants (checked by the rename).
+          await this.runtime.ensureBaseResources(row, password, { database: false });
+          return this.runtime.ensureContainer(row, password, image);
         })(),
       ]);
       containerId = containerReady;

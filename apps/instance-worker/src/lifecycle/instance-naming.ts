@@ -25,8 +25,7 @@ export function resourceNames(
   return {
     // As in the original (odoo_<db>_<hex8>); the monitor no longer parses names, it reads labels.
     container: `odoo_${instance.databaseName}_${shortId(instance.id)}`,
-    // Recorded on first provisioning: an instance made from a spare keeps the spare's volume.
-    volume: instance.volumeName ?? `odoo_data_${instance.id}`,
+    volume: `odoo_data_${instance.id}`,
     network: tenantNetworkName(instance.tenantId),
     // By instance id, not by database name: roles are cluster-wide and must never collide.
     dbRole: `odoo_${instance.id.replace(/-/g, '')}`,

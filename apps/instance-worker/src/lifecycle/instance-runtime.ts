@@ -19,7 +19,7 @@ import {
   type ContainerSpec,
   type VolumeMount,
 } from '../docker/docker-runtime';
-import { tarArchive } from '../docker/tar-entries';
+import { tarFiles, type TarFile } from '../docker/tar-entries';
 import { ContainerDbEndpoint } from './container-db-endpoint';
 import {
   imageFor,
@@ -33,6 +33,7 @@ import {
 import { LifecycleMetrics } from './lifecycle.metrics';
 import {
   isOdooDatabaseInitialised,
+  moveAttachmentsIntoDatabase,
   renewOdooDatabaseIdentity,
   setOdooAdminCredentials,
 } from './odoo-admin-credentials';
@@ -43,12 +44,10 @@ export const ODOO_DATA_PATH = '/var/lib/odoo';
 export const CUSTOMER_LABEL = 'saasodoo.customer.id';
 /** One-shot containers carry this instead of the instance label, so the monitor never mistakes them. */
 export const ONESHOT_LABEL = 'saasodoo.oneshot.instance';
-/** Volumes and init one-shots of spare databases carry this (see spare-pool.ts). */
+/** The init one-shots of spare databases carry this (see spare-pool.ts). */
 export const SPARE_LABEL = 'saasodoo.spare.id';
 /** Memory of a spare's init run (no instance limits exist yet; Odoo's `-i base` needs well under 1 GiB). */
 const SPARE_INIT_MEMORY = '1G';
-/** The odoo user of the official image (and of the stand-in), owner of the data directory. */
-const ODOO_UID = 101;
 
 function spareInitName(spareId: string): string {
   return `odoo_init_spare_${spareId.replace(/-/g, '')}`;
@@ -237,15 +236,18 @@ export class InstanceRuntime {
   }
 
   /**
-   * `odoo -i base` (no demo data) on a spare's database, with the spare's volume, on the spares network:
-   * what a first provisioning would run, done before any instance needs it.
+   * `odoo -i base` (no demo data) on a spare's database, on the spares network, with no volume of its own:
+   * what a first provisioning would run, done before any instance needs it. The attachments it wrote to
+   * its filestore are then moved into the database (`ir_attachment.db_datas`, which Odoo reads like a
+   * file), so the spare is the database alone and whichever instance adopts it needs nothing copied.
    */
   async initialiseSpare(
-    spare: { id: string; image: string; database: string; role: string; volume: string },
+    spare: { id: string; image: string; database: string; role: string },
     password: string,
   ): Promise<void> {
     const network = await this.networks.ensureSpares();
     const db = this.dbEndpoint.get();
+    let files: TarFile[] = [];
     const result = await this.docker.runOneShot({
       name: spareInitName(spare.id),
       image: spare.image,
@@ -259,12 +261,19 @@ export class InstanceRuntime {
       ],
       env: { HOST: db.host, PORT: String(db.port), USER: spare.role, PASSWORD: password },
       labels: { [SPARE_LABEL]: spare.id },
-      volumeMounts: [{ volume: spare.volume, path: ODOO_DATA_PATH }],
       networks: [network],
       memoryBytes: memoryBytes(SPARE_INIT_MEMORY),
       nanoCpus: nanoCpus(1),
       pidsLimit: this.config.ODOO_PIDS_LIMIT,
       timeoutMs: this.config.ODOO_ONESHOT_TIMEOUT_MS,
+      onSuccess: async (containerId) => {
+        const filestore = `${ODOO_DATA_PATH}/filestore/${spare.database}`;
+        const archive = await this.docker.copyFromContainerToBuffer(containerId, filestore).catch((error) => {
+          if (error instanceof DockerNotFoundError) return null;
+          throw error;
+        });
+        files = archive ? tarFiles(archive) : [];
+      },
     });
     if (result.exitCode !== 0) {
       throw new OneShotFailedError(
@@ -273,31 +282,20 @@ export class InstanceRuntime {
         result.output,
       );
     }
+    // The archive holds `<database>/<ab>/<sha1>`; Odoo's store_fname is the part after the database.
+    const attachments = files.map((f) => ({
+      storeFname: f.path.split('/').slice(1).join('/'),
+      content: f.content,
+    }));
+    await this.provisioner.withInstanceConnection(spare.database, spare.role, password, (c) =>
+      moveAttachmentsIntoDatabase(c, attachments),
+    );
   }
 
   /** The init one-shot of a spare whose maker died while it ran. */
   async removeSpareInit(spareId: string): Promise<void> {
     const stale = await this.docker.findContainer(spareInitName(spareId));
     if (stale) await this.docker.removeContainer(stale.Id, { force: true });
-  }
-
-  /**
-   * Odoo keeps attachments in `filestore/<database name>` of the data volume; an instance made from a spare
-   * finds the spare's under the spare's database name, so `filestore/<its name>` becomes a link to them,
-   * written through the created container before its first start. (Nothing can exist under the instance's
-   * name before that start; a retry rewrites the same link, which Odoo and the stand-in only follow.)
-   */
-  async linkSpareFilestore(containerId: string, spareDatabase: string, database: string): Promise<void> {
-    const owner = { uid: ODOO_UID, gid: ODOO_UID };
-    await this.docker.copyToContainer(
-      containerId,
-      ODOO_DATA_PATH,
-      tarArchive([
-        { type: 'directory', path: 'filestore', mode: 0o755, ...owner },
-        { type: 'directory', path: `filestore/${spareDatabase}`, mode: 0o755, ...owner },
-        { type: 'symlink', path: `filestore/${database}`, target: spareDatabase, ...owner },
-      ]),
-    );
   }
 
   oneShotName(instance: InstanceEntity, purpose: string): string {

@@ -76,3 +76,34 @@ export async function renewOdooDatabaseIdentity(client: Client): Promise<boolean
   );
   return true;
 }
+
+/**
+ * Stores these filestore files in the database instead (`db_datas` of the `ir_attachment` rows that point to
+ * them, `store_fname` cleared): Odoo reads such attachments from the database, wherever new ones go.
+ * Returns how many attachments moved; 0 when the database has no Odoo schema.
+ */
+export async function moveAttachmentsIntoDatabase(
+  client: Client,
+  files: { storeFname: string; content: Buffer }[],
+): Promise<number> {
+  const { rows } = await client.query<{ present: boolean }>(
+    `SELECT to_regclass('public.ir_attachment') IS NOT NULL AS present`,
+  );
+  if (!rows[0]?.present || files.length === 0) return 0;
+  let moved = 0;
+  await client.query('BEGIN');
+  try {
+    for (const file of files) {
+      const result = await client.query(
+        `UPDATE ir_attachment SET db_datas = $2, store_fname = NULL WHERE store_fname = $1`,
+        [file.storeFname, file.content],
+      );
+      moved += result.rowCount ?? 0;
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  }
+  return moved;
+}

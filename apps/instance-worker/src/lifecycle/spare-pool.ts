@@ -4,9 +4,8 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '@app/config';
 import { InstanceSecrets, type InstanceEntity } from '@app/instance-data';
 import type { Config } from '../config/env';
-import { DockerRuntime } from '../docker/docker-runtime';
 import { InstanceLocks } from './instance-locks';
-import { InstanceRuntime, SPARE_LABEL } from './instance-runtime';
+import { InstanceRuntime } from './instance-runtime';
 import { resourceNames } from './instance-naming';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -18,7 +17,6 @@ export interface Spare {
   image: string;
   database: string;
   role: string;
-  volume: string;
   passwordEnc: string;
   state: 'creating' | 'ready' | 'claimed';
   instanceId: string | null;
@@ -30,14 +28,12 @@ interface SpareRecord {
   image: string;
   database_name: string;
   db_role: string;
-  volume_name: string;
   db_password_enc: string;
   state: Spare['state'];
   instance_id: string | null;
 }
 
-const COLUMNS =
-  'id, odoo_version, image, database_name, db_role, volume_name, db_password_enc, state, instance_id';
+const COLUMNS = 'id, odoo_version, image, database_name, db_role, db_password_enc, state, instance_id';
 
 function toSpare(r: SpareRecord): Spare {
   return {
@@ -46,7 +42,6 @@ function toSpare(r: SpareRecord): Spare {
     image: r.image,
     database: r.database_name,
     role: r.db_role,
-    volume: r.volume_name,
     passwordEnc: r.db_password_enc,
     state: r.state,
     instanceId: r.instance_id,
@@ -58,15 +53,15 @@ function message(error: unknown): string {
 }
 
 /**
- * Spare Odoo databases made ahead of demand (ODOO_SPARE_POOL): a role, a database initialised by
- * `odoo -i base` and a data volume, per configured Odoo version. A first provisioning without custom addons
- * or demo data claims one and renames it to the instance's names, so CREATE DATABASE and the init run are
- * off its critical path.
+ * Spare Odoo databases made ahead of demand (ODOO_SPARE_POOL): a role and a database initialised by
+ * `odoo -i base` (the attachments that run wrote are moved into the database, so a spare needs no volume),
+ * per configured Odoo version. A first provisioning without custom addons or demo data claims one and
+ * renames it to the instance's names, so CREATE DATABASE and the init run are off its critical path.
  *
  * Nothing is ever left behind: the row is written before anything is created and removed after everything
  * was; one worker at a time tops the pool up (advisory lock), so a `creating` row it finds was abandoned by
- * a worker that died, and is undone. A claim sets the instance's database password and volume in the same
- * transaction, so from then on the instance's own cleanup (failed provisioning, purge) covers the spare.
+ * a worker that died, and is undone. A claim sets the instance's database password in the same transaction,
+ * so from then on the instance's own cleanup (failed provisioning, purge) covers the spare.
  */
 @Injectable()
 export class SparePool {
@@ -84,7 +79,6 @@ export class SparePool {
     private readonly dataSource: DataSource,
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly runtime: InstanceRuntime,
-    private readonly docker: DockerRuntime,
     private readonly secrets: InstanceSecrets,
     private readonly locks: InstanceLocks,
     private readonly metrics: LifecycleMetrics,
@@ -149,7 +143,7 @@ export class SparePool {
   /**
    * The spare this instance adopts: the one it already claimed (a resumed job), else a ready one of its
    * image when the instance has nothing of its own yet and needs nothing a spare lacks. The instance row
-   * gets the spare's password (re-encrypted for the instance) and volume in the same transaction.
+   * gets the spare's password (re-encrypted for the instance) in the same transaction.
    */
   async claim(instance: InstanceEntity, image: string): Promise<Spare | null> {
     const mine = await this.claimedBy(instance.id);
@@ -179,11 +173,11 @@ export class SparePool {
         if (!record) return null;
         const spare = toSpare(record);
         const password = this.secrets.decrypt(spare.id, 'db_password', spare.passwordEnc);
-        const names = resourceNames({ ...instance, volumeName: spare.volume });
+        const names = resourceNames(instance);
         const patch = {
           dbPasswordEnc: this.secrets.encrypt(instance.id, 'db_password', password),
           dbRole: names.dbRole,
-          volumeName: spare.volume,
+          volumeName: names.volume,
           containerName: names.container,
           networkName: names.network,
         };
@@ -213,7 +207,6 @@ export class SparePool {
     this.logger.log(
       `instance ${instance.id} adopts spare ${claimed.spare.id} (${claimed.spare.odooVersion})`,
     );
-    this.poke();
     return claimed.spare;
   }
 
@@ -312,20 +305,18 @@ export class SparePool {
       image,
       database: `odoo_spare_${hex}`,
       role: `odoo_spare_${hex}`,
-      volume: `odoo_spare_data_${hex}`,
       passwordEnc: this.secrets.encrypt(id, 'db_password', password),
       state: 'creating',
       instanceId: null,
     };
     await this.dataSource.query(
-      `INSERT INTO odoo_spares (id, odoo_version, image, database_name, db_role, volume_name, db_password_enc, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'creating')`,
-      [spare.id, version, image, spare.database, spare.role, spare.volume, spare.passwordEnc],
+      `INSERT INTO odoo_spares (id, odoo_version, image, database_name, db_role, db_password_enc, state)
+       VALUES ($1, $2, $3, $4, $5, $6, 'creating')`,
+      [spare.id, version, image, spare.database, spare.role, spare.passwordEnc],
     );
     try {
       await this.metrics.step('spare_make', async () => {
         await this.provisioner.ensure(spare.database, spare.role, password);
-        await this.docker.ensureVolume(spare.volume, { [SPARE_LABEL]: spare.id, 'saasodoo.managed': 'true' });
         await this.runtime.initialiseSpare(spare, password);
       });
       await this.dataSource.query(
@@ -341,7 +332,7 @@ export class SparePool {
   }
 
   /**
-   * Removes a spare no instance claimed: init one-shot, database, role, volume, then its row. A ready one is
+   * Removes a spare no instance claimed: init one-shot, database, role, then its row. A ready one is
    * first taken back to `creating` (so no claim can pick it any more, and a crash now leaves it to the next
    * top-up); if it was claimed meanwhile it is the instance's and left alone.
    */
@@ -356,7 +347,6 @@ export class SparePool {
     this.logger.log(`spare ${spare.id}: removing (${why})`);
     await this.runtime.removeSpareInit(spare.id);
     await this.provisioner.drop(spare.database, spare.role);
-    await this.docker.removeVolume(spare.volume);
     await this.dataSource.query(`DELETE FROM odoo_spares WHERE id = $1 AND state = 'creating'`, [spare.id]);
   }
 

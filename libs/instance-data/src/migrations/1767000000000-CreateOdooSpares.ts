@@ -1,8 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Spare Odoo databases the worker prepares ahead of demand (role, database initialised by `odoo -i base`,
- * data volume), so a new instance adopts one instead of waiting for `CREATE DATABASE` and the init run.
+ * Spare Odoo databases the worker prepares ahead of demand (a role and a database initialised by
+ * `odoo -i base`), so a new instance adopts one instead of waiting for `CREATE DATABASE` and the init run.
  * The row is written before anything is created, so a spare interrupted while being made is found and
  * removed; `claimed` rows belong to the instance that is adopting them.
  */
@@ -17,7 +17,6 @@ export class CreateOdooSpares1767000000000 implements MigrationInterface {
         image varchar(255) NOT NULL,
         database_name varchar(63) NOT NULL UNIQUE,
         db_role varchar(63) NOT NULL UNIQUE,
-        volume_name varchar(128) NOT NULL UNIQUE,
         db_password_enc text NOT NULL,
         state varchar(16) NOT NULL,
         instance_id uuid UNIQUE,
