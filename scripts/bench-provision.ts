@@ -335,7 +335,8 @@ async function platformRound(
     const failed = mine.find((i) => i.status === 'error');
     if (failed) throw new Error(`instance ${failed.id} failed: ${failed.error_message}`);
     if (mine.length === apiTimes.size && mine.every((i) => i.status === 'running')) break;
-    await sleep(250);
+    // Seldom: the times come from the recorded events, and polling would load the platform it measures.
+    await sleep(1_000);
   }
   const samples: PlatformSample[] = [];
   for (const [id, api] of apiTimes) {
@@ -437,6 +438,55 @@ function addStepDeltas(
     const acc = into.get(step) ?? { sum: 0, count: 0 };
     into.set(step, { sum: acc.sum + sum - prior.sum, count: acc.count + count - prior.count });
   }
+}
+
+// ---- CPU accounting -----------------------------------------------------------------------------------------
+
+/** CPU seconds used so far: the machine's busy time, and per group of processes (children reaped included). */
+interface CpuSnapshot {
+  machine: number;
+  groups: Map<string, number>;
+}
+
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+function cpuGroup(pid: number, comm: string, named: Map<number, string>): string {
+  const name = named.get(pid);
+  if (name) return name;
+  if (comm === 'dockerd' || comm === 'docker-proxy') return 'dockerd';
+  if (comm.startsWith('containerd') || comm === 'runc') return 'containerd + shims';
+  if (comm === 'postgres') return 'postgres';
+  if (comm === 'redis-server') return 'redis';
+  return 'other (containers …)';
+}
+
+async function cpuSnapshot(named: Map<number, string>): Promise<CpuSnapshot> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const ticks = (cpu ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  const busy = [0, 1, 2, 5, 6, 7].reduce((sum, i) => sum + (ticks[i] ?? 0), 0);
+  const groups = new Map<string, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const close = stat.lastIndexOf(')');
+    if (close < 0) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const rest = stat.slice(close + 2).split(' ');
+    const used = [11, 12, 13, 14].reduce((sum, i) => sum + Number(rest[i] ?? 0), 0);
+    const group = cpuGroup(Number(entry), comm, named);
+    groups.set(group, (groups.get(group) ?? 0) + used / CLOCK_TICKS);
+  }
+  return { machine: busy / CLOCK_TICKS, groups };
+}
+
+function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
+  const groups = new Map<string, number>();
+  for (const [group, value] of after.groups) {
+    groups.set(group, Math.max(0, value - (before.groups.get(group) ?? 0)));
+  }
+  return { machine: after.machine - before.machine, groups };
 }
 
 // ---- the floor ---------------------------------------------------------------------------------------------
@@ -625,6 +675,8 @@ interface Row {
   floor: number[];
   /** The same containers on Docker's default bridge instead of a user-defined one (for reference). */
   bridgeFloor: number[];
+  /** CPU seconds used during the (last round's) floor and platform rounds. */
+  cpu: { floor?: CpuSnapshot; warm?: CpuSnapshot; cold?: CpuSnapshot };
 }
 
 function table(header: string[], lines: string[][]): string {
@@ -695,6 +747,37 @@ function print(rows: Row[]): void {
       ),
     )}`,
   );
+  const groups = [
+    'tenant-service',
+    'instance-service',
+    'instance-worker',
+    'bench + user-service',
+    'postgres',
+    'redis',
+    'dockerd',
+    'containerd + shims',
+    'other (containers …)',
+  ];
+  const seconds = (value: number | undefined) => (value === undefined ? '-' : `${value.toFixed(2)} s`);
+  log(
+    `\nCPU seconds used during each round (the machine's busy time, and by process; 2 CPUs = 2 s per second):\n${table(
+      ['N at once', 'round', 'machine', ...groups],
+      rows.flatMap((r) =>
+        (
+          [
+            ['floor', r.cpu.floor],
+            ['spares ready', r.cpu.warm],
+            ['from scratch', r.cpu.cold],
+          ] as const
+        ).map(([name, cpu]) => [
+          String(r.n),
+          name,
+          seconds(cpu?.machine),
+          ...groups.map((g) => seconds(cpu?.groups.get(g))),
+        ]),
+      ),
+    )}`,
+  );
   log(
     `\nfor reference, the floor's containers on Docker's default bridge instead:\n${table(
       ['N at once', 'p50', 'p99'],
@@ -741,10 +824,17 @@ async function main(): Promise<void> {
         cold: { samples: [], steps: new Map() },
         floor: [],
         bridgeFloor: [],
+        cpu: {},
       };
       const steps = { warm: new Map<string, { sum: number; count: number }>(), cold: new Map() };
       for (let round = 0; round < rounds; round++) {
+        const named = new Map<number, string>([
+          [process.pid, 'bench + user-service'],
+          ...platform.processes.map((p): [number, string] => [p.child.pid ?? -1, p.name]),
+        ]);
+        let cpuBefore = await cpuSnapshot(named);
         row.floor.push(...(await floorRound(n, floorNetwork)));
+        row.cpu.floor = cpuDelta(cpuBefore, await cpuSnapshot(named));
         await removeFloorContainers();
         row.bridgeFloor.push(...(await floorRound(n, 'bridge')));
         await removeFloorContainers();
@@ -752,7 +842,9 @@ async function main(): Promise<void> {
           const tenant = await newTenant(platform);
           const before = await stepTotals(platform);
           const version = variant === 'warm' ? ODOO_VERSION : COLD_VERSION;
+          cpuBefore = await cpuSnapshot(named);
           const samples = await platformRound(platform, tenant, n, created, version);
+          row.cpu[variant] = cpuDelta(cpuBefore, await cpuSnapshot(named));
           row[variant].samples.push(...samples);
           // Only provisioning's steps: the terminate/purge that follows is not measured.
           addStepDeltas(steps[variant], before, await stepTotals(platform));

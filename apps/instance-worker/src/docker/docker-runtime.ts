@@ -687,11 +687,8 @@ export class DockerRuntime {
 
   // ---- volumes --------------------------------------------------------------------------------------------
 
+  /** Creates the volume unless it exists (the engine returns an existing one of that name as it is). */
   async ensureVolume(name: string, labels: Record<string, string>): Promise<string> {
-    const existing = await this.findVolume(name);
-    if (existing) {
-      return existing.Name;
-    }
     const volume = await this.call('ensureVolume', () =>
       this.docker.createVolume({ Name: name, Driver: 'local', Labels: labels }),
     );

@@ -354,7 +354,17 @@ export class InstanceRuntime {
     const spec = this.containerSpec(instance, password, image);
     let id: string;
     try {
-      id = (await this.metrics.step('container', () => this.docker.createContainer(spec))).id;
+      id = (
+        await this.metrics.step('container', () =>
+          this.docker.createContainer(spec).catch(async (error: unknown) => {
+            if (!(error instanceof DockerNotFoundError)) throw error;
+            // Its network went away since it was last ensured: ensure it again, once.
+            this.networks.forget(instance.tenantId);
+            await this.networks.ensure(instance.tenantId);
+            return this.docker.createContainer(spec);
+          }),
+        )
+      ).id;
     } catch (error) {
       if (!(error instanceof ContainerSpecMismatchError)) throw error;
       this.logger.log(`instance ${instance.id}: replacing container (${error.differences.join(', ')})`);

@@ -203,6 +203,7 @@ export class SparePool {
         throw error;
       });
     if (!claimed) return null;
+    this.metrics.sparesReady.dec({ odoo_version: claimed.spare.odooVersion });
     Object.assign(instance, claimed.patch);
     this.logger.log(
       `instance ${instance.id} adopts spare ${claimed.spare.id} (${claimed.spare.odooVersion})`,

@@ -9,6 +9,8 @@ export const TENANT_LABEL = 'saasodoo.tenant.id';
 const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 const LOCK_NAMESPACE = 'saasodoo.tenant-network';
 export const SPARES_NETWORK = 'saasodoo_spares';
+/** How long an ensured network (and its peers) is taken as given. */
+const RECENT_MS = 5_000;
 export const SPARES_LABEL = 'saasodoo.spares';
 
 /**
@@ -21,6 +23,7 @@ export const SPARES_LABEL = 'saasodoo.spares';
 @Injectable()
 export class TenantNetworks {
   private readonly logger = new Logger(TenantNetworks.name);
+  private readonly recent = new Map<string, number>();
 
   constructor(
     private readonly docker: DockerRuntime,
@@ -34,6 +37,11 @@ export class TenantNetworks {
       { [TENANT_LABEL]: tenantId, 'saasodoo.managed': 'true' },
       tenantId,
     );
+  }
+
+  /** Forgets that the tenant's network was ensured (e.g. a container could not be created on it). */
+  forget(tenantId: string): void {
+    this.recent.delete(tenantNetworkName(tenantId));
   }
 
   /** The network spare databases are initialised on: Postgres only, no instance ever joins it. */
@@ -50,6 +58,10 @@ export class TenantNetworks {
     labels: Record<string, string>,
     lockKey: string,
   ): Promise<string> {
+    // A burst of provisioning for one tenant needs the same network and peers each time: what was ensured
+    // moments ago is not asked of the engine again (a network removed meanwhile fails the container's
+    // creation, and the job's retry ensures it afresh).
+    if ((this.recent.get(name) ?? 0) > Date.now()) return name;
     // Usually it exists (every instance of the tenant but the first): no lock needed to see that.
     if (!(await this.docker.findNetwork(name))) {
       await this.locks.withLock(LOCK_NAMESPACE, lockKey, () => this.docker.ensureNetwork(name, labels));
@@ -57,6 +69,7 @@ export class TenantNetworks {
     for (const peer of await this.peers()) {
       await this.docker.connectToNetwork(peer.id, name, [peer.service]);
     }
+    this.recent.set(name, Date.now() + RECENT_MS);
     return name;
   }
 
@@ -67,6 +80,7 @@ export class TenantNetworks {
 
   private async release(tenantId: string): Promise<void> {
     const name = tenantNetworkName(tenantId);
+    this.recent.delete(name);
     if (!(await this.docker.findNetwork(name))) return;
     const attached = await this.docker.listNetworkContainers(name);
     const peerIds = new Set((await this.peers()).map((p) => p.id));
