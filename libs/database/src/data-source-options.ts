@@ -30,6 +30,9 @@ export function buildDataSourceOptions(spec: ServiceDataSourceSpec, env: Postgre
     extra: {
       max: env.DB_POOL_SIZE,
       connectionTimeoutMillis: env.DB_CONNECT_TIMEOUT_MS,
+      // Idle connections are kept a minute (pg's default is 10 s): a burst of requests after a short pause
+      // does not pay for new connections (a backend fork and a SCRAM exchange each).
+      idleTimeoutMillis: 60_000,
       statement_timeout: 30000,
     },
   };

@@ -29,6 +29,7 @@ export class InstanceLocks implements OnApplicationShutdown {
       // Every running job holds one connection for its instance lock; short locks need room besides.
       max: config.WORKER_CONCURRENCY * 2 + 4,
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 60_000,
       application_name: 'instance-worker:locks',
     });
     this.pool.on('error', (error) => this.logger.warn(`lock pool: ${error.message}`));

@@ -41,6 +41,7 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
       // Every running job may need it at once (role, database, renames).
       max: Math.max(8, config.WORKER_CONCURRENCY),
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 60_000,
       application_name: 'instance-worker:provisioner',
     });
     this.pool.on('error', (error) => this.logger.warn(`provisioner pool: ${error.message}`));
