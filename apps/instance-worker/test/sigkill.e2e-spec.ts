@@ -1,9 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { InstanceBackupsRepository } from '@app/instance-data';
-import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
-import { freePort } from '@app/testing';
+import { adminQuery, adminSql } from '@app/testing';
+import {
+  assertWorkerBuilt,
+  docker,
+  killWorkerProcess as kill,
+  LifecycleTestKit,
+  startWorkerProcess,
+  waitFor,
+  type WorkerProcess,
+} from './support/worker-harness';
 
 /*
  * The worker as a real process (dist/apps/instance-worker/main.js: `npm run build` first, as CI does),
@@ -11,60 +16,22 @@ import { freePort } from '@app/testing';
  * running with exactly one container, one volume, one database and one role, and no one-shot leftovers.
  */
 
-const MAIN = resolve(__dirname, '../../../dist/apps/instance-worker/main.js');
-
-interface WorkerProcess {
-  child: ChildProcess;
-  output: () => string;
-}
-
 describe('worker killed with SIGKILL during provisioning', () => {
   const kit = new LifecycleTestKit({ LOG_LEVEL: 'warn' });
-  const processes: ChildProcess[] = [];
-
-  async function startProcess(): Promise<WorkerProcess> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      env: { ...process.env, ...kit.env, PORT: String(port), NODE_ENV: 'test' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    processes.push(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(
-      'the worker process to consume',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${output}`);
-        const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null);
-        return res?.ok && /lifecycle_worker_consuming\{[^}]*\} 1/.test(await res.text());
-      },
-      30_000,
-      100,
-    );
-    return { child, output: () => output };
-  }
-
-  async function kill(worker: WorkerProcess): Promise<void> {
-    worker.child.kill('SIGKILL');
-    await waitFor(
-      'the worker to die',
-      async () => worker.child.exitCode !== null || worker.child.signalCode !== null,
-    );
-  }
+  const processes: WorkerProcess[] = [];
+  const startProcess = async (): Promise<WorkerProcess> => {
+    const worker = await startWorkerProcess(kit.env);
+    processes.push(worker);
+    return worker;
+  };
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) {
-      throw new Error(
-        `${MAIN} is missing: build the worker first (npm run build / bash scripts/build.sh instance-worker)`,
-      );
-    }
+    assertWorkerBuilt();
     await kit.openData();
   });
 
   afterAll(async () => {
-    for (const child of processes)
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const worker of processes) await kill(worker);
     await kit.cleanup();
   }, 60_000);
 
@@ -141,4 +108,132 @@ describe('worker killed with SIGKILL during provisioning', () => {
     expect(rows[0]).toMatchObject({ status: 'completed' });
     await kill(next);
   }, 90_000);
+});
+
+describe('worker killed with SIGKILL while spare databases are made and adopted', () => {
+  const kit = new LifecycleTestKit({
+    LOG_LEVEL: 'warn',
+    ODOO_SPARE_POOL: '17.0=1',
+    ODOO_SPARE_POOL_INTERVAL_MS: '300',
+  });
+  const processes: WorkerProcess[] = [];
+  const startProcess = async (): Promise<WorkerProcess> => {
+    const worker = await startWorkerProcess(kit.env);
+    processes.push(worker);
+    return worker;
+  };
+  interface SpareRow {
+    id: string;
+    database_name: string;
+    db_role: string;
+    state: string;
+    instance_id: string | null;
+  }
+  const spares = async (): Promise<SpareRow[]> =>
+    (await kit.dataSource.query(
+      `SELECT id, database_name, db_role, state, instance_id FROM odoo_spares ORDER BY created_at, id`,
+    )) as SpareRow[];
+  const oneReady = () =>
+    waitFor(
+      'exactly one ready spare',
+      async () => {
+        const rows = await spares();
+        return rows.length === 1 && rows[0]!.state === 'ready' ? rows[0] : null;
+      },
+      40_000,
+    );
+  const pgCounts = async (database: string, role: string) => {
+    const [row] = await adminQuery<{ databases: number; roles: number }>(
+      `SELECT (SELECT count(*)::int FROM pg_database WHERE datname = '${database}') AS databases,
+              (SELECT count(*)::int FROM pg_roles WHERE rolname = '${role}') AS roles`,
+    );
+    return row;
+  };
+  const seen: SpareRow[] = [];
+
+  beforeAll(async () => {
+    assertWorkerBuilt();
+    await kit.openData();
+  });
+
+  afterAll(async () => {
+    for (const worker of processes) await kill(worker);
+    seen.push(...(await spares().catch(() => [])));
+    await kit.cleanup();
+    for (const spare of seen) {
+      await adminSql(`DROP DATABASE IF EXISTS "${spare.database_name}" WITH (FORCE)`).catch(() => undefined);
+      await adminSql(`DROP ROLE IF EXISTS "${spare.db_role}"`).catch(() => undefined);
+    }
+  }, 60_000);
+
+  it('undoes a spare whose making was killed, and finishes an adoption killed midway; nothing is left over', async () => {
+    // Killed while the pool's first spare is being made (role, database, init run).
+    const first = await startProcess();
+    const abandoned = await waitFor(
+      'a spare being made',
+      async () => (await spares()).find((s) => s.state === 'creating'),
+      20_000,
+      10,
+    );
+    seen.push(abandoned);
+    await kill(first);
+
+    const second = await startProcess();
+    const spare = await oneReady();
+    seen.push(spare);
+    expect(spare.id).not.toBe(abandoned.id);
+    expect(await pgCounts(abandoned.database_name, abandoned.db_role)).toEqual({ databases: 0, roles: 0 });
+    const inits = await docker.listContainers({
+      all: true,
+      filters: { label: [`saasodoo.spare.id=${abandoned.id}`] },
+    });
+    expect(inits).toEqual([]);
+
+    // Killed right after the instance claimed the spare, then again while its container boots.
+    const created = await kit.create({ environmentVars: { STUB_STARTUP_DELAY_SECONDS: '3' } });
+    await waitFor(
+      'the claim',
+      async () => (await spares()).some((s) => s.instance_id === created.id),
+      20_000,
+      5,
+    );
+    await kill(second);
+    const third = await startProcess();
+    await waitFor(
+      'the container to run while provisioning',
+      async () => {
+        const [container] = await kit.containersOf(created.id);
+        const row = await kit.get(created.id);
+        return container?.State === 'running' && row.status === 'provisioning';
+      },
+      30_000,
+      20,
+    );
+    await kill(third);
+
+    const fourth = await startProcess();
+    const row = await kit.waitForStatus(created.id, 'running', 40_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n--- worker output ---\n${fourth.output().slice(-3000)}`);
+    });
+    const names = kit.names(row);
+    expect(await kit.containersOf(row.id)).toHaveLength(1);
+    expect(await kit.volumesOf(row.id)).toEqual([names.volume]);
+    expect(await kit.pgObjects(row)).toEqual({ databases: 1, roles: 1 });
+    expect(await pgCounts(spare.database_name, spare.db_role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.hostPortHealth(row)).toBe(200);
+    const db = await kit.instanceDb(row);
+    await db.end();
+    const events = await kit.instances.listEvents(row.id);
+    expect(events.filter((e) => e.toStatus === 'provisioning')).toHaveLength(1);
+    expect(events.map((e) => e.reason)).toContain('provisioned (from a spare 17.0 database)');
+
+    // The pool is one ready spare again, and the only spare database in the cluster of this run is its.
+    const refilled = await oneReady();
+    seen.push(refilled);
+    for (const old of [abandoned, spare]) {
+      expect(await pgCounts(old.database_name, old.db_role)).toEqual({ databases: 0, roles: 0 });
+    }
+    expect(await pgCounts(refilled.database_name, refilled.db_role)).toEqual({ databases: 1, roles: 1 });
+    await kill(fourth);
+  }, 180_000);
 });

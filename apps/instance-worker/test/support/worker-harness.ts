@@ -1,8 +1,10 @@
 import Docker from 'dockerode';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -16,7 +18,7 @@ import {
   type RecordedIntent,
 } from '@app/instance-data';
 import { LifecycleQueue, type LifecycleJobParams } from '@app/queue';
-import { adminSql, serviceTestEnv, startService, type ServiceHarness } from '@app/testing';
+import { adminSql, freePort, serviceTestEnv, startService, type ServiceHarness } from '@app/testing';
 import { AppModule } from '../../src/app.module';
 import { LifecycleWorker } from '../../src/lifecycle/lifecycle-worker';
 import { dataSourceSpec } from '../../src/database/data-source';
@@ -47,6 +49,60 @@ export function workerEnv(runId: string, overrides: Record<string, string> = {})
     LOG_LEVEL: process.env.TEST_WORKER_LOG_LEVEL ?? 'error',
     ...overrides,
   });
+}
+
+/** The built worker (`npm run build` first, as CI does), for tests that SIGKILL a real process. */
+export const WORKER_MAIN = resolve(__dirname, '../../../../dist/apps/instance-worker/main.js');
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+}
+
+export function assertWorkerBuilt(): void {
+  if (!existsSync(WORKER_MAIN)) {
+    throw new Error(
+      `${WORKER_MAIN} is missing: build the worker first (npm run build / bash scripts/build.sh instance-worker)`,
+    );
+  }
+}
+
+/** Starts the built worker as its own process with `env`; resolves once it consumes the queue. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [WORKER_MAIN], {
+    env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'test' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const worker = { child, output: () => output };
+  try {
+    await waitFor(
+      'the worker process to consume',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${output}`);
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null);
+        return res?.ok && /lifecycle_worker_consuming\{[^}]*\} 1/.test(await res.text());
+      },
+      30_000,
+      100,
+    );
+  } catch (error) {
+    await killWorkerProcess(worker);
+    throw error;
+  }
+  return worker;
+}
+
+export async function killWorkerProcess(worker: WorkerProcess): Promise<void> {
+  if (worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+  worker.child.kill('SIGKILL');
+  await waitFor(
+    'the worker to die',
+    async () => worker.child.exitCode !== null || worker.child.signalCode !== null,
+  );
 }
 
 export async function waitFor<T>(
