@@ -34,7 +34,7 @@ const sparePool = z
     return pool;
   });
 
-export const envSchema = z.object({
+const envObject = z.object({
   ...commonEnv.shape,
   ...postgresEnv.shape,
   ...redisEnv.shape,
@@ -115,5 +115,14 @@ export const envSchema = z.object({
   QUEUE_LOCK_DURATION_MS: positiveInt(30_000),
   QUEUE_STALLED_INTERVAL_MS: positiveInt(15_000),
 });
+
+/**
+ * Every running job holds database connections (its status changes, a spare's claim): the worker's pool is
+ * at least WORKER_CONCURRENCY + 4, whatever DB_POOL_SIZE says, so jobs never queue for a connection.
+ */
+export const envSchema = envObject.transform((config) => ({
+  ...config,
+  DB_POOL_SIZE: Math.max(config.DB_POOL_SIZE, config.WORKER_CONCURRENCY + 4),
+}));
 
 export type Config = z.infer<typeof envSchema>;
