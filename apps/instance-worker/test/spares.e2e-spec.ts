@@ -22,6 +22,7 @@ interface SpareRow {
   odoo_version: string;
   database_name: string;
   db_role: string;
+  odoo_schema: boolean;
   state: string;
   instance_id: string | null;
 }
@@ -61,7 +62,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
   const kit = new LifecycleTestKit({ ODOO_SPARE_POOL: '17.0=2', ODOO_SPARE_POOL_INTERVAL_MS: '300' });
   const spares = () =>
     adminQuery<SpareRow>(
-      `SELECT id, odoo_version, database_name, db_role, state, instance_id
+      `SELECT id, odoo_version, database_name, db_role, odoo_schema, state, instance_id
        FROM odoo_spares ORDER BY created_at, id`,
       kit.database,
     );
@@ -96,7 +97,13 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     const pool = await ready(2);
     madeSpares.push(...pool);
     for (const spare of pool) {
-      expect(spare).toMatchObject({ odoo_version: '17.0', state: 'ready', instance_id: null });
+      // The stand-in does not use its database: no Odoo schema, so an adopter has nothing to set in it.
+      expect(spare).toMatchObject({
+        odoo_version: '17.0',
+        state: 'ready',
+        instance_id: null,
+        odoo_schema: false,
+      });
       const [db] = await adminQuery<{ owner: string }>(
         `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = '${spare.database_name}'`,
       );

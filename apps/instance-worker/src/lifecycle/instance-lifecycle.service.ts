@@ -283,7 +283,7 @@ export class InstanceLifecycleService {
       // The database is there and initialised: its settings, and the volume, network and container (no
       // one-shot ever ran for this instance, so none can be left over) are independent of each other.
       const [, containerReady] = await settleAll([
-        this.runtime.initialiseOdoo(row, password, image, true),
+        this.runtime.initialiseOdoo(row, password, image, spare),
         (async () => {
           // The spare's role has this password already and its database the grants (checked by the rename).
           await this.runtime.ensureBaseResources(row, password, { database: false });

@@ -174,9 +174,14 @@ export class InstanceRuntime {
     instance: InstanceEntity,
     password: string,
     image: string,
-    fromSpare = false,
+    fromSpare: { odooSchema: boolean } | null = null,
   ): Promise<void> {
     const names = this.names(instance);
+    if (fromSpare && !fromSpare.odooSchema) {
+      // The image left no Odoo schema in the spare (it does not use its database): nothing to set.
+      this.logger.debug(`instance ${instance.id}: spare without Odoo schema, nothing to renew or set`);
+      return;
+    }
     if (!fromSpare) {
       const initialised = await this.metrics.step('init_check', () =>
         this.provisioner.withInstanceConnection(names.database, names.dbRole, password, (c) =>
@@ -244,7 +249,7 @@ export class InstanceRuntime {
   async initialiseSpare(
     spare: { id: string; image: string; database: string; role: string },
     password: string,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const network = await this.networks.ensureSpares();
     const db = this.dbEndpoint.get();
     let files: TarFile[] = [];
@@ -287,9 +292,12 @@ export class InstanceRuntime {
       storeFname: f.path.split('/').slice(1).join('/'),
       content: f.content,
     }));
-    await this.provisioner.withInstanceConnection(spare.database, spare.role, password, (c) =>
-      moveAttachmentsIntoDatabase(c, attachments),
-    );
+    // Whether it left an Odoo schema: an adopting instance has its identity and admin to set only then.
+    return this.provisioner.withInstanceConnection(spare.database, spare.role, password, async (c) => {
+      if (!(await isOdooDatabaseInitialised(c))) return false;
+      await moveAttachmentsIntoDatabase(c, attachments);
+      return true;
+    });
   }
 
   /** The init one-shot of a spare whose maker died while it ran. */

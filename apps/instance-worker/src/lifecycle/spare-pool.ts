@@ -18,6 +18,8 @@ export interface Spare {
   database: string;
   role: string;
   passwordEnc: string;
+  /** The init run left an Odoo schema (false for an image that does not use its database). */
+  odooSchema: boolean;
   state: 'creating' | 'ready' | 'claimed';
   instanceId: string | null;
 }
@@ -29,11 +31,13 @@ interface SpareRecord {
   database_name: string;
   db_role: string;
   db_password_enc: string;
+  odoo_schema: boolean;
   state: Spare['state'];
   instance_id: string | null;
 }
 
-const COLUMNS = 'id, odoo_version, image, database_name, db_role, db_password_enc, state, instance_id';
+const COLUMNS =
+  'id, odoo_version, image, database_name, db_role, db_password_enc, odoo_schema, state, instance_id';
 
 function toSpare(r: SpareRecord): Spare {
   return {
@@ -43,6 +47,7 @@ function toSpare(r: SpareRecord): Spare {
     database: r.database_name,
     role: r.db_role,
     passwordEnc: r.db_password_enc,
+    odooSchema: r.odoo_schema,
     state: r.state,
     instanceId: r.instance_id,
   };
@@ -307,6 +312,7 @@ export class SparePool {
       database: `odoo_spare_${hex}`,
       role: `odoo_spare_${hex}`,
       passwordEnc: this.secrets.encrypt(id, 'db_password', password),
+      odooSchema: false,
       state: 'creating',
       instanceId: null,
     };
@@ -316,13 +322,14 @@ export class SparePool {
       [spare.id, version, image, spare.database, spare.role, spare.passwordEnc],
     );
     try {
-      await this.metrics.step('spare_make', async () => {
+      const odooSchema = await this.metrics.step('spare_make', async () => {
         await this.provisioner.ensure(spare.database, spare.role, password);
-        await this.runtime.initialiseSpare(spare, password);
+        return this.runtime.initialiseSpare(spare, password);
       });
       await this.dataSource.query(
-        `UPDATE odoo_spares SET state = 'ready', ready_at = now() WHERE id = $1 AND state = 'creating'`,
-        [spare.id],
+        `UPDATE odoo_spares SET state = 'ready', ready_at = now(), odoo_schema = $2
+         WHERE id = $1 AND state = 'creating'`,
+        [spare.id, odooSchema],
       );
     } catch (error) {
       await this.discard(spare, `could not be made: ${message(error)}`).catch((e: unknown) =>

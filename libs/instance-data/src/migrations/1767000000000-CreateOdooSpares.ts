@@ -19,6 +19,8 @@ export class CreateOdooSpares1767000000000 implements MigrationInterface {
         db_role varchar(63) NOT NULL UNIQUE,
         db_password_enc text NOT NULL,
         state varchar(16) NOT NULL,
+        -- Whether the init run left an Odoo schema (an image that does not use the database leaves none).
+        odoo_schema boolean NOT NULL DEFAULT false,
         instance_id uuid UNIQUE,
         created_at timestamptz NOT NULL DEFAULT now(),
         ready_at timestamptz,
