@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InstanceBackupsRepository } from '@app/instance-data';
 import { InstanceLogsClient } from '@app/queue';
 import { adminSql } from '@app/testing';
-import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
+import { docker, execIn as exec, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
  * The whole lifecycle against the real Docker engine, Postgres and Redis, with the stand-in Odoo image
@@ -13,21 +13,6 @@ import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
  */
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-async function exec(containerId: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-  const execution = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await execution.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  let inspect = await execution.inspect();
-  while (inspect.Running) {
-    await sleep(50);
-    inspect = await execution.inspect();
-  }
-  return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
-}
 
 describe('instance lifecycle (real Docker, Postgres, Redis)', () => {
   const kit = new LifecycleTestKit();

@@ -1,5 +1,5 @@
 import { InstanceBackupsRepository } from '@app/instance-data';
-import { adminQuery, adminSql } from '@app/testing';
+import { adminSql } from '@app/testing';
 import {
   assertWorkerBuilt,
   docker,
@@ -58,16 +58,7 @@ describe('worker killed with SIGKILL during provisioning', () => {
     await kill(second);
 
     const third = await startProcess();
-    await waitFor(
-      'the container to run while provisioning',
-      async () => {
-        const [container] = await kit.containersOf(created.id);
-        const row = await kit.get(created.id);
-        return container?.State === 'running' && row.status === 'provisioning';
-      },
-      30_000,
-      20,
-    );
+    await kit.waitForContainerBooting(created.id);
     await kill(third);
 
     const fourth = await startProcess();
@@ -142,13 +133,6 @@ describe('worker killed with SIGKILL while spare databases are made and adopted'
       },
       40_000,
     );
-  const pgCounts = async (database: string, role: string) => {
-    const [row] = await adminQuery<{ databases: number; roles: number }>(
-      `SELECT (SELECT count(*)::int FROM pg_database WHERE datname = '${database}') AS databases,
-              (SELECT count(*)::int FROM pg_roles WHERE rolname = '${role}') AS roles`,
-    );
-    return row;
-  };
   const seen: SpareRow[] = [];
 
   beforeAll(async () => {
@@ -182,7 +166,10 @@ describe('worker killed with SIGKILL while spare databases are made and adopted'
     const spare = await oneReady();
     seen.push(spare);
     expect(spare.id).not.toBe(abandoned.id);
-    expect(await pgCounts(abandoned.database_name, abandoned.db_role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(abandoned.database_name, abandoned.db_role)).toEqual({
+      databases: 0,
+      roles: 0,
+    });
     const inits = await docker.listContainers({
       all: true,
       filters: { label: [`saasodoo.spare.id=${abandoned.id}`] },
@@ -199,16 +186,7 @@ describe('worker killed with SIGKILL while spare databases are made and adopted'
     );
     await kill(second);
     const third = await startProcess();
-    await waitFor(
-      'the container to run while provisioning',
-      async () => {
-        const [container] = await kit.containersOf(created.id);
-        const row = await kit.get(created.id);
-        return container?.State === 'running' && row.status === 'provisioning';
-      },
-      30_000,
-      20,
-    );
+    await kit.waitForContainerBooting(created.id);
     await kill(third);
 
     const fourth = await startProcess();
@@ -219,7 +197,7 @@ describe('worker killed with SIGKILL while spare databases are made and adopted'
     expect(await kit.containersOf(row.id)).toHaveLength(1);
     expect(await kit.volumesOf(row.id)).toEqual([names.volume]);
     expect(await kit.pgObjects(row)).toEqual({ databases: 1, roles: 1 });
-    expect(await pgCounts(spare.database_name, spare.db_role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(spare.database_name, spare.db_role)).toEqual({ databases: 0, roles: 0 });
     expect(await kit.hostPortHealth(row)).toBe(200);
     const db = await kit.instanceDb(row);
     await db.end();
@@ -231,9 +209,12 @@ describe('worker killed with SIGKILL while spare databases are made and adopted'
     const refilled = await oneReady();
     seen.push(refilled);
     for (const old of [abandoned, spare]) {
-      expect(await pgCounts(old.database_name, old.db_role)).toEqual({ databases: 0, roles: 0 });
+      expect(await kit.pgCountsByName(old.database_name, old.db_role)).toEqual({ databases: 0, roles: 0 });
     }
-    expect(await pgCounts(refilled.database_name, refilled.db_role)).toEqual({ databases: 1, roles: 1 });
+    expect(await kit.pgCountsByName(refilled.database_name, refilled.db_role)).toEqual({
+      databases: 1,
+      roles: 1,
+    });
     await kill(fourth);
   }, 180_000);
 });

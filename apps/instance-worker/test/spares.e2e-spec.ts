@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import type { InstanceEntity } from '@app/instance-data';
 import { adminQuery, adminSql } from '@app/testing';
@@ -8,7 +7,7 @@ import { tarFiles, type TarFile } from '../src/docker/tar-entries';
 import { moveAttachmentsIntoDatabase } from '../src/lifecycle/odoo-admin-credentials';
 import { OdooDatabaseProvisioner } from '../src/lifecycle/odoo-database.provisioner';
 import { SparePool } from '../src/lifecycle/spare-pool';
-import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
+import { docker, execIn as exec, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
  * Spare databases (ODOO_SPARE_POOL) against the real Docker engine, Postgres and Redis with the stand-in
@@ -25,37 +24,6 @@ interface SpareRow {
   odoo_schema: boolean;
   state: string;
   instance_id: string | null;
-}
-
-async function exec(containerId: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-  const execution = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await execution.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  let inspect = await execution.inspect();
-  while (inspect.Running) {
-    await sleep(50);
-    inspect = await execution.inspect();
-  }
-  // Strip the 8-byte frame headers of the multiplexed stream.
-  const raw = Buffer.concat(chunks);
-  const parts: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length;) {
-    const size = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(parts).toString('utf8') };
-}
-
-async function pgCounts(database: string, role: string): Promise<{ databases: number; roles: number }> {
-  const [row] = await adminQuery<{ databases: number; roles: number }>(
-    `SELECT (SELECT count(*)::int FROM pg_database WHERE datname = '${database}') AS databases,
-            (SELECT count(*)::int FROM pg_roles WHERE rolname = '${role}') AS roles`,
-  );
-  return row ?? { databases: -1, roles: -1 };
 }
 
 describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () => {
@@ -127,8 +95,8 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
 
     // The oldest ready spare was taken: its names are gone, the instance's exist.
     const taken = before[0]!;
-    expect(await pgCounts(taken.database_name, taken.db_role)).toEqual({ databases: 0, roles: 0 });
-    expect(await pgCounts(names.database, names.dbRole)).toEqual({ databases: 1, roles: 1 });
+    expect(await kit.pgCountsByName(taken.database_name, taken.db_role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(names.database, names.dbRole)).toEqual({ databases: 1, roles: 1 });
     expect((await spares()).some((s) => s.id === taken.id)).toBe(false);
     expect(adopted).toMatchObject({ volumeName: names.volume, dbRole: names.dbRole });
     const [db] = await adminQuery<{ owner: string; acl: string }>(
@@ -183,7 +151,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     await kit.act(adopted.id, 'terminate');
     await waitFor('purge', async () => (await kit.get(adopted.id)).purgedAt, 30_000);
     const names = kit.names(adopted);
-    expect(await pgCounts(names.database, names.dbRole)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(names.database, names.dbRole)).toEqual({ databases: 0, roles: 0 });
     expect(await kit.volumesOf(adopted.id)).toEqual([]);
     expect(await kit.containersOf(adopted.id)).toEqual([]);
   });
@@ -198,15 +166,15 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     const spare = await kit.app.app.get(SparePool).claim(pending.instance, 'saasodoo/odoo-stub:17.0');
     expect(spare).not.toBeNull();
     expect((await kit.get(pending.instance.id)).dbPasswordEnc).toMatch(/^v1\./);
-    expect(await pgCounts(spare!.database, spare!.role)).toEqual({ databases: 1, roles: 1 });
+    expect(await kit.pgCountsByName(spare!.database, spare!.role)).toEqual({ databases: 1, roles: 1 });
 
     await kit.enqueue(
       await kit.instances.requestDesiredState(pending.instance.id, 'running', { actor: 'test' }),
     );
     const row = await kit.waitForStatus(pending.instance.id, 'running');
     const names = kit.names(row);
-    expect(await pgCounts(names.database, names.dbRole)).toEqual({ databases: 1, roles: 1 });
-    expect(await pgCounts(spare!.database, spare!.role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(names.database, names.dbRole)).toEqual({ databases: 1, roles: 1 });
+    expect(await kit.pgCountsByName(spare!.database, spare!.role)).toEqual({ databases: 0, roles: 0 });
     expect((await spares()).some((s) => s.id === spare!.id)).toBe(false);
     const events = await kit.instances.listEvents(row.id, { limit: 50 });
     expect(events.map((e) => e.reason)).toContain('provisioned (from a spare 17.0 database)');
@@ -224,7 +192,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
       await kit.instances.requestDesiredState(pending.instance.id, 'terminated', { actor: 'test' }),
     );
     await waitFor('purge', async () => (await kit.get(pending.instance.id)).purgedAt, 30_000);
-    expect(await pgCounts(spare!.database, spare!.role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(spare!.database, spare!.role)).toEqual({ databases: 0, roles: 0 });
     expect((await spares()).some((s) => s.id === spare!.id)).toBe(false);
   });
 
@@ -270,7 +238,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
       async () => !(await spares()).some((s) => s.id === id),
       30_000,
     );
-    expect(await pgCounts(abandoned.database, abandoned.role)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(abandoned.database, abandoned.role)).toEqual({ databases: 0, roles: 0 });
     expect((await spareInits()).filter((c) => c.Labels['saasodoo.spare.id'] === id)).toEqual([]);
     madeSpares.push(...(await ready(2)));
   });
@@ -337,7 +305,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     const kept = await ready(1);
     const removed = pool.filter((s) => !kept.some((k) => k.id === s.id));
     expect(removed).toHaveLength(1);
-    expect(await pgCounts(removed[0]!.database_name, removed[0]!.db_role)).toEqual({
+    expect(await kit.pgCountsByName(removed[0]!.database_name, removed[0]!.db_role)).toEqual({
       databases: 0,
       roles: 0,
     });
@@ -345,7 +313,10 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     await kit.startWorker({ ODOO_SPARE_POOL: '' });
     await waitFor('the pool to be emptied', async () => (await spares()).length === 0, 30_000);
     for (const spare of pool) {
-      expect(await pgCounts(spare.database_name, spare.db_role)).toEqual({ databases: 0, roles: 0 });
+      expect(await kit.pgCountsByName(spare.database_name, spare.db_role)).toEqual({
+        databases: 0,
+        roles: 0,
+      });
     }
   });
 });

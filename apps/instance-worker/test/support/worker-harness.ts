@@ -105,6 +105,32 @@ export async function killWorkerProcess(worker: WorkerProcess): Promise<void> {
   );
 }
 
+/** Runs `cmd` in a running container; output is stdout and stderr with Docker's frame headers removed. */
+export async function execIn(
+  containerId: string,
+  cmd: string[],
+): Promise<{ exitCode: number; output: string }> {
+  const execution = await docker
+    .getContainer(containerId)
+    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await execution.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let inspect = await execution.inspect();
+  while (inspect.Running) {
+    await sleep(50);
+    inspect = await execution.inspect();
+  }
+  const raw = Buffer.concat(chunks);
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= raw.length;) {
+    const size = raw.readUInt32BE(offset + 4);
+    parts.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(parts).toString('utf8') };
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
@@ -337,14 +363,33 @@ export class LifecycleTestKit {
   /** Counts of the Postgres database and role of the instance (as the cluster admin sees them). */
   async pgObjects(row: InstanceEntity): Promise<{ databases: number; roles: number }> {
     const names = this.names(row);
+    return this.pgCountsByName(names.database, names.dbRole);
+  }
+
+  /** Counts of a database and a role by name (e.g. a spare's, before or after an instance adopted it). */
+  async pgCountsByName(database: string, role: string): Promise<{ databases: number; roles: number }> {
     const client = await this.adminClient();
     try {
-      const dbs = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [names.database]);
-      const roles = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [names.dbRole]);
+      const dbs = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      const roles = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       return { databases: dbs.rowCount ?? 0, roles: roles.rowCount ?? 0 };
     } finally {
       await client.end();
     }
+  }
+
+  /** Until the instance's container runs while its provisioning is not done (the stand-in's boot delay). */
+  async waitForContainerBooting(id: string): Promise<void> {
+    await waitFor(
+      'the container to run while provisioning',
+      async () => {
+        const [container] = await this.containersOf(id);
+        const row = await this.get(id);
+        return container?.State === 'running' && row.status === 'provisioning';
+      },
+      30_000,
+      20,
+    );
   }
 
   /** A connection to the instance's database as its own role (the password comes from the row). */
