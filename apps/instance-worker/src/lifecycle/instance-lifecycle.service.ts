@@ -23,6 +23,7 @@ import { InstanceLocks } from './instance-locks';
 import { InstanceRuntime, WaitAbandonedError, type ObservedContainer } from './instance-runtime';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
+import { settleAll } from './settle-all';
 import { SparePool } from './spare-pool';
 
 export type JobOutcome = 'succeeded' | 'skipped' | 'superseded';
@@ -46,16 +47,6 @@ const OPERATION_STATUS: Record<OperationAction, InstanceStatus> = {
   restore: 'restoring',
   upgrade: 'upgrading',
 };
-
-/** Like Promise.all, but waits for every promise before rethrowing the first failure (no step left running). */
-async function settleAll<T extends readonly unknown[]>(
-  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
-): Promise<T> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 2000);

@@ -38,6 +38,7 @@ import {
   setOdooAdminCredentials,
 } from './odoo-admin-credentials';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
+import { settleAll } from './settle-all';
 import { TENANT_LABEL, TenantNetworks } from './tenant-networks';
 
 export const ODOO_DATA_PATH = '/var/lib/odoo';
@@ -146,7 +147,7 @@ export class InstanceRuntime {
     options: { database?: boolean } = {},
   ): Promise<void> {
     const names = this.names(instance);
-    const results = await Promise.allSettled([
+    await settleAll([
       options.database === false
         ? Promise.resolve()
         : this.metrics.step('database', () =>
@@ -161,8 +162,6 @@ export class InstanceRuntime {
       ),
       this.metrics.step('network', () => this.networks.ensure(instance.tenantId)),
     ]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
   }
 
   /**

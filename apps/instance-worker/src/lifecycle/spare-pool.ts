@@ -73,7 +73,6 @@ export class SparePool {
   private readonly logger = new Logger(SparePool.name);
   private timer?: NodeJS.Timeout;
   private cycle?: Promise<void>;
-  private again = false;
   private stopped = true;
   /** Provisioning jobs running in this worker; spares are made only when there are none (see busy()). */
   private provisioning = 0;
@@ -94,9 +93,10 @@ export class SparePool {
     return this.config.ODOO_SPARE_POOL.size > 0;
   }
 
+  /** Tops the pool up now, then every ODOO_SPARE_POOL_INTERVAL_MS (see busy(): only when quiet). */
   start(): void {
     this.stopped = false;
-    this.poke();
+    this.runCycle();
   }
 
   /**
@@ -117,29 +117,15 @@ export class SparePool {
     clearTimeout(timer);
   }
 
-  /**
-   * Tops the pool up now (or right after the cycle under way), then every ODOO_SPARE_POOL_INTERVAL_MS; no
-   * spare is made within an interval after a claim.
-   */
-  poke(): void {
+  private runCycle(): void {
     if (this.stopped) return;
-    if (this.cycle) {
-      this.again = true;
-      return;
-    }
-    clearTimeout(this.timer);
     this.cycle = this.topUp()
       .catch((error: unknown) => this.logger.warn(`spare pool: ${message(error)}`))
       .finally(() => {
         this.cycle = undefined;
         if (this.stopped) return;
-        if (this.again) {
-          this.again = false;
-          this.poke();
-        } else {
-          this.timer = setTimeout(() => this.poke(), this.config.ODOO_SPARE_POOL_INTERVAL_MS);
-          this.timer.unref();
-        }
+        this.timer = setTimeout(() => this.runCycle(), this.config.ODOO_SPARE_POOL_INTERVAL_MS);
+        this.timer.unref();
       });
   }
 
