@@ -695,18 +695,6 @@ export class DockerRuntime {
     return volume.name;
   }
 
-  async findVolume(name: string): Promise<Docker.VolumeInspectInfo | null> {
-    try {
-      return await this.docker.getVolume(name).inspect();
-    } catch (error) {
-      const mapped = toRuntimeError('findVolume', error);
-      if (mapped instanceof DockerNotFoundError) {
-        return null;
-      }
-      throw mapped;
-    }
-  }
-
   /** Throws `DockerConflictError` while a container (even a stopped one) uses the volume. */
   async removeVolume(name: string): Promise<VolumeRemoval> {
     try {

@@ -265,7 +265,7 @@ export class InstanceLifecycleService {
       });
     }
     const image = this.runtime.currentImage(row);
-    // A spare (ODOO_SPARE_POOL) brings an initialised database, its role and a volume: renamed, not made.
+    // A spare (ODOO_SPARE_POOL) brings an initialised database and its role: renamed, not made.
     const spare = await this.metrics.step('spare_claim', () => this.spares.claim(row, image));
     const password = await this.runtime.dbPassword(row);
     let containerId: string;

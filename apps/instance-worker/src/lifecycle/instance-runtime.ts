@@ -46,7 +46,7 @@ export const CUSTOMER_LABEL = 'saasodoo.customer.id';
 /** One-shot containers carry this instead of the instance label, so the monitor never mistakes them. */
 export const ONESHOT_LABEL = 'saasodoo.oneshot.instance';
 /** The init one-shots of spare databases carry this (see spare-pool.ts). */
-export const SPARE_LABEL = 'saasodoo.spare.id';
+const SPARE_LABEL = 'saasodoo.spare.id';
 /** Memory of a spare's init run (no instance limits exist yet; Odoo's `-i base` needs well under 1 GiB). */
 const SPARE_INIT_MEMORY = '1G';
 

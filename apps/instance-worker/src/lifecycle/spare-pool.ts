@@ -89,10 +89,6 @@ export class SparePool {
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
-  get enabled(): boolean {
-    return this.config.ODOO_SPARE_POOL.size > 0;
-  }
-
   /** Tops the pool up now, then every ODOO_SPARE_POOL_INTERVAL_MS (see busy(): only when quiet). */
   start(): void {
     this.stopped = false;
@@ -140,7 +136,6 @@ export class SparePool {
     const mine = await this.claimedBy(instance.id);
     if (mine) return mine;
     if (
-      !this.enabled ||
       instance.dbPasswordEnc !== null ||
       instance.demoData ||
       instance.customAddons.length > 0 ||
