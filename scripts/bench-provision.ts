@@ -366,7 +366,11 @@ async function platformRound(
   return samples;
 }
 
-/** DELETE (= terminate) every instance of the round and wait for the purge (retention 0 in this run). */
+/**
+ * DELETE (= terminate) every instance of the round and wait until each is purged (retention 0 in this run):
+ * container, volume, database and role gone and `purged_at` recorded. The next round starts on a quiet
+ * machine, as the floor's rounds do (its containers are removed before the next one starts).
+ */
 async function terminateAll(platform: Platform, tenant: BenchTenant, created: Created[]): Promise<void> {
   const headers = { authorization: `Bearer ${tenant.customer.access_token}` };
   await Promise.all(
@@ -385,15 +389,17 @@ async function terminateAll(platform: Platform, tenant: BenchTenant, created: Cr
         }
       }),
   );
+  const ids = created.filter((c) => c.tenantId === tenant.tenantId).map((c) => c.id);
   const deadline = Date.now() + TIMEOUT_MS;
-  for (const c of created.filter((x) => x.tenantId === tenant.tenantId)) {
-    while (
-      (await docker.listContainers({ all: true, filters: { label: [`saasodoo.instance.id=${c.id}`] } }))
-        .length
-    ) {
-      if (Date.now() > deadline) throw new Error(`instance ${c.id} was not purged`);
-      await sleep(250);
-    }
+  for (;;) {
+    const [{ left }] = await adminQuery<{ left: string }>(
+      `SELECT count(*) AS left FROM instances WHERE id IN (${ids.map((id) => `'${id}'`).join(',')})
+         AND purged_at IS NULL`,
+      'instance_test',
+    );
+    if (Number(left) === 0) return;
+    if (Date.now() > deadline) throw new Error(`${left} instance(s) not purged after ${TIMEOUT_MS} ms`);
+    await sleep(250);
   }
 }
 
@@ -814,6 +820,7 @@ async function main(): Promise<void> {
     await floorRound(1, floorNetwork);
     await removeFloorContainers();
     await terminateAll(platform, warmup, created);
+    await sparesReady(platform, largest);
     log('warm-up done');
 
     const rows: Row[] = [];

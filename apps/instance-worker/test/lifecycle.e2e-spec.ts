@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InstanceBackupsRepository } from '@app/instance-data';
@@ -260,6 +260,28 @@ describe('instance lifecycle (real Docker, Postgres, Redis)', () => {
         action: 'purge',
         toStatus: 'terminated',
       });
+    });
+
+    it('purges all of a tenant’s instances at once and then removes the tenant network', async () => {
+      const tenantId = randomUUID();
+      const created = await Promise.all([1, 2, 3].map(() => kit.create({ tenantId })));
+      await Promise.all(created.map((c) => kit.waitForStatus(c.id, 'running')));
+      const network = `saasodoo_tenant_${tenantId}`;
+      expect((await docker.getNetwork(network).inspect()).Name).toBe(network);
+      // Each purge runs while the others are unfinished: none of them alone sees the tenant empty.
+      await Promise.all(created.map((c) => kit.act(c.id, 'terminate')));
+      await waitFor('all purged', async () =>
+        (await Promise.all(created.map((c) => kit.get(c.id)))).every((r) => r.purgedAt),
+      );
+      await waitFor('the tenant network removed', async () =>
+        docker
+          .getNetwork(network)
+          .inspect()
+          .then(
+            () => null,
+            (error: { statusCode?: number }) => error.statusCode === 404 || null,
+          ),
+      );
     });
 
     it('terminates an instance in the middle of its provisioning and purges what it had', async () => {

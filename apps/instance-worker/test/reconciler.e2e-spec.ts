@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lifecycleJobId } from '@app/queue';
+import { InstanceReconciler } from '../src/lifecycle/instance-reconciler';
 import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
@@ -163,6 +164,60 @@ describe('reconciler and tenant isolation (real Docker)', () => {
       10_000,
     );
     expect((await kit.get(row.id)).status).toBe('suspended');
+  });
+
+  it('removes the network of a tenant without instances, keeps those still needed', async () => {
+    const labels = (tenantId: string) => ({ 'saasodoo.managed': 'true', 'saasodoo.tenant.id': tenantId });
+    // Left behind (e.g. a crash between a purge and its release): no instance of this tenant exists.
+    const orphanTenant = randomUUID();
+    kit.tenantIds.add(orphanTenant);
+    await docker.createNetwork({ Name: `saasodoo_tenant_${orphanTenant}`, Labels: labels(orphanTenant) });
+    // A pending instance (not entitled yet) has no container on its network, but will need it.
+    const pending = kit.newInstance();
+    await kit.instances.create(pending, { entitled: false, actor: 'test' });
+    await docker.createNetwork({
+      Name: `saasodoo_tenant_${pending.tenantId}`,
+      Labels: labels(pending.tenantId),
+    });
+    // A container the platform does not know is on another network of this kind: never disconnected.
+    const strangerTenant = randomUUID();
+    kit.tenantIds.add(strangerTenant);
+    await docker.createNetwork({ Name: `saasodoo_tenant_${strangerTenant}`, Labels: labels(strangerTenant) });
+    const stranger = await docker.createContainer({
+      name: `sotest-stranger-${kit.runId}`,
+      Image: 'saasodoo/odoo-stub:latest',
+      Cmd: ['odoo'],
+      Labels: { 'saasodoo.test': kit.runId },
+      HostConfig: { NetworkMode: `saasodoo_tenant_${strangerTenant}` },
+    });
+    try {
+      const exists = (name: string) =>
+        docker
+          .getNetwork(name)
+          .inspect()
+          .then(
+            () => true,
+            () => false,
+          );
+      await waitFor(
+        'the orphan network removed by the sweep',
+        async () => !(await exists(`saasodoo_tenant_${orphanTenant}`)) || null,
+        10_000,
+      );
+      await kit.app.app.get(InstanceReconciler).sweep();
+      expect(await exists(`saasodoo_tenant_${pending.tenantId}`)).toBe(true);
+      expect(await exists(`saasodoo_tenant_${strangerTenant}`)).toBe(true);
+      // Terminating the pending instance (nothing to purge) leaves its tenant without instances.
+      await kit.act(pending.id, 'terminate');
+      await kit.waitForStatus(pending.id, 'terminated');
+      await waitFor(
+        'the pending instance’s network removed',
+        async () => !(await exists(`saasodoo_tenant_${pending.tenantId}`)) || null,
+        10_000,
+      );
+    } finally {
+      await stranger.remove({ force: true });
+    }
   });
 
   it('re-enqueues a pending operation whose job was lost', async () => {

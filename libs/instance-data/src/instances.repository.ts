@@ -478,12 +478,14 @@ export class InstancesRepository {
   }
 
   /** Instances of a tenant that still have resources (for deciding whether the tenant network is unused). */
-  async countUnpurgedInTenant(tenantId: string, exceptId: string): Promise<number> {
-    return this.dataSource
+  /** Instances of the tenant whose data may still exist, leaving out `exceptId` if given. */
+  async countUnpurgedInTenant(tenantId: string, exceptId?: string): Promise<number> {
+    const query = this.dataSource
       .getRepository(InstanceEntity)
       .createQueryBuilder('i')
-      .where('i.tenant_id = :tenantId AND i.id <> :exceptId AND i.purged_at IS NULL', { tenantId, exceptId })
-      .getCount();
+      .where('i.tenant_id = :tenantId AND i.purged_at IS NULL', { tenantId });
+    if (exceptId) query.andWhere('i.id <> :exceptId', { exceptId });
+    return query.getCount();
   }
 
   // ---- internals -------------------------------------------------------------------------------------------

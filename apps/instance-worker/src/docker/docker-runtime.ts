@@ -649,6 +649,11 @@ export class DockerRuntime {
     }
   }
 
+  /** Networks carrying every one of `labels` (`key` or `key=value`). */
+  async listNetworks(labels: string[]): Promise<Docker.NetworkInspectInfo[]> {
+    return this.call('listNetworks', () => this.docker.listNetworks({ filters: { label: labels } }));
+  }
+
   /** Containers (running or not) attached to `network`, optionally narrowed by labels (`key=value`). */
   async listNetworkContainers(network: string, labels: string[] = []): Promise<Docker.ContainerInfo[]> {
     return this.call('listNetworkContainers', () =>

@@ -199,6 +199,11 @@ export class InstanceLifecycleService {
           adminPasswordEnc: null,
         },
       });
+      // Purges of a tenant's instances running at once each saw the others unpurged; whichever records its
+      // purge last sees none and frees the network (the sweep does it if a crash falls in between).
+      await this.runtime.releaseTenantNetwork(row.tenantId).catch((error: unknown) => {
+        this.logger.warn(`tenant network of ${row.tenantId} not released: ${message(error)}`);
+      });
       return 'succeeded';
     });
   }

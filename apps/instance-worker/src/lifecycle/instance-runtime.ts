@@ -510,9 +510,12 @@ export class InstanceRuntime {
     await this.removeContainer(instance);
     await this.removeVolume(instance);
     await this.provisioner.drop(names.database, names.dbRole);
-    if ((await this.instances.countUnpurgedInTenant(instance.tenantId, instance.id)) === 0) {
-      await this.networks.releaseIfUnused(instance.tenantId);
-    }
+    await this.networks.releaseIfUnused(instance.tenantId, instance.id);
+  }
+
+  /** After a purge is recorded: the last of a tenant's concurrent purges sees no other and frees the network. */
+  async releaseTenantNetwork(tenantId: string): Promise<void> {
+    await this.networks.releaseIfUnused(tenantId);
   }
 
   async updateLimits(containerId: string, instance: InstanceEntity): Promise<void> {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
+import { InstancesRepository } from '@app/instance-data';
 import type { Config } from '../config/env';
 import { DockerRuntime } from '../docker/docker-runtime';
 import { InstanceLocks } from './instance-locks';
@@ -28,6 +29,7 @@ export class TenantNetworks {
   constructor(
     private readonly docker: DockerRuntime,
     private readonly locks: InstanceLocks,
+    private readonly instances: InstancesRepository,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -73,9 +75,32 @@ export class TenantNetworks {
     return name;
   }
 
-  /** Removes the tenant network once no instance container uses it (peers are disconnected first). */
-  async releaseIfUnused(tenantId: string): Promise<void> {
-    await this.locks.withLock(LOCK_NAMESPACE, tenantId, () => this.release(tenantId));
+  /**
+   * Removes the tenant network once no instance of the tenant but `exceptId` (the one being cleaned up) is
+   * left unpurged and no instance container is attached (peers are disconnected first). Checked under the
+   * tenant's lock, so a network is never removed between another instance's row and its container.
+   */
+  async releaseIfUnused(tenantId: string, exceptId?: string): Promise<void> {
+    await this.locks.withLock(LOCK_NAMESPACE, tenantId, async () => {
+      if ((await this.instances.countUnpurgedInTenant(tenantId, exceptId)) > 0) return;
+      await this.release(tenantId);
+    });
+  }
+
+  /**
+   * The periodic sweep's share: tenant networks whose tenant has no unpurged instance left (`liveTenants`
+   * lists those that have) are released. Concurrent purges each see the others unfinished, and a crash can
+   * fall between a purge and its release; this is what removes those networks.
+   */
+  async releaseOrphans(liveTenants: ReadonlySet<string>): Promise<number> {
+    let released = 0;
+    for (const network of await this.docker.listNetworks(['saasodoo.managed=true', TENANT_LABEL])) {
+      const tenantId = network.Labels?.[TENANT_LABEL];
+      if (!tenantId || liveTenants.has(tenantId) || network.Name !== tenantNetworkName(tenantId)) continue;
+      await this.releaseIfUnused(tenantId);
+      if (!(await this.docker.findNetwork(network.Name))) released++;
+    }
+    return released;
   }
 
   private async release(tenantId: string): Promise<void> {
