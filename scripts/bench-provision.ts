@@ -11,8 +11,9 @@
  *                               rounds, when provisioning is quiet, as in production;
  *               from scratch  — version 16.0 (same stand-in, no spares): CREATE DATABASE and the
  *                               `odoo --init` one-shot container inside the provisioning.
- *   floor:    the same containers (image, limits, hardening, published port, on a user-defined bridge network
- *             made beforehand like the tenant's) created and started with plain dockerode calls, then polled
+ *   floor:    the same containers (image, command, limits, hardening, log options, Traefik labels, published
+ *             port, their own data volume on /var/lib/odoo, on a user-defined bridge network made beforehand
+ *             like the tenant's) created and started with plain dockerode calls, then polled
  *             on /web/health like the worker does (every 200 ms) until 200. For reference the same on Docker's
  *             default bridge is printed too (a user-defined network costs Docker more per container).
  * Prints p50/p99 per size and the platform/floor ratio, where the platform's time goes, and the worker's
@@ -520,8 +521,10 @@ async function floorRound(n: number, network: string): Promise<number[]> {
   const started = Date.now();
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
+      const name = `bench-floor-${RUN_ID}-${n}-${i}-${randomBytes(2).toString('hex')}`;
+      const router = `floor-${name}`;
       const container = await docker.createContainer({
-        name: `bench-floor-${RUN_ID}-${n}-${i}-${randomBytes(2).toString('hex')}`,
+        name,
         Image: IMAGE,
         Cmd: ['odoo', '--database=bench', '--db-filter=^bench$', '--no-database-list', '--proxy-mode'],
         Env: Object.entries({
@@ -531,7 +534,14 @@ async function floorRound(n: number, network: string): Promise<number[]> {
           PASSWORD: 'bench',
           ...stubEnv(),
         }).map(([k, v]) => `${k}=${v}`),
-        Labels: { [BENCH_LABEL]: RUN_ID },
+        Labels: {
+          [BENCH_LABEL]: RUN_ID,
+          'traefik.enable': 'true',
+          'traefik.docker.network': network,
+          [`traefik.http.routers.${router}.rule`]: `Host(\`${name}.saasodoo.test\`)`,
+          [`traefik.http.routers.${router}.service`]: router,
+          [`traefik.http.services.${router}.loadbalancer.server.port`]: '8069',
+        },
         ExposedPorts: { '8069/tcp': {} },
         NetworkingConfig: { EndpointsConfig: { [network]: {} } },
         HostConfig: {
@@ -543,6 +553,20 @@ async function floorRound(n: number, network: string): Promise<number[]> {
           SecurityOpt: ['no-new-privileges:true'],
           CapDrop: ['ALL'],
           RestartPolicy: { Name: 'unless-stopped' },
+          // Its own data volume, made by the engine on create (the worker makes it just before).
+          Mounts: [
+            {
+              Type: 'volume',
+              Source: `${name}-data`,
+              Target: '/var/lib/odoo',
+              VolumeOptions: {
+                NoCopy: false,
+                Labels: { [BENCH_LABEL]: RUN_ID },
+                DriverConfig: { Name: 'local', Options: {} },
+              },
+            },
+          ],
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
           PortBindings: { '8069/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
         },
       });
@@ -567,6 +591,13 @@ async function removeFloorContainers(): Promise<void> {
     await docker
       .getContainer(c.Id)
       .remove({ force: true, v: true })
+      .catch(() => undefined);
+  }
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${BENCH_LABEL}=${RUN_ID}`] } });
+  for (const volume of Volumes ?? []) {
+    await docker
+      .getVolume(volume.Name)
+      .remove()
       .catch(() => undefined);
   }
 }

@@ -634,6 +634,36 @@ describe('instance-service: creating instances', () => {
       expect(await tenantUse(owner, tenant)).toBe(0);
     });
 
+    it('passes billing’s 409 on with its own code and message, leaving nothing behind', async () => {
+      const owner = await newCustomer(stack);
+      const tenant = await newTenant(stack, owner);
+      for (const [body, code, message] of [
+        [
+          { code: 'ACCOUNT_OVERDUE', message: 'The account has overdue invoices' },
+          'ACCOUNT_OVERDUE',
+          'The account has overdue invoices',
+        ],
+        [
+          { code: 'TRIAL_ALREADY_USED', message: 'This tenant has already had its free trial' },
+          'TRIAL_ALREADY_USED',
+          'This tenant has already had its free trial',
+        ],
+        ['not an envelope', 'SUBSCRIPTION_REFUSED', 'billing-service refused the subscription'],
+      ] as const) {
+        answer = { status: 409, body };
+        const res = await killbill.request({
+          method: 'POST',
+          url: '/api/v1/instances/',
+          headers: bearer(owner),
+          payload: createBody(tenant.id, { plan_name: 'basic-monthly' }),
+        });
+        expect(res.statusCode).toBe(409);
+        expect(res.json()).toMatchObject({ statusCode: 409, code, message });
+      }
+      expect(await instanceRowCount(stack, { tenantId: tenant.id })).toBe(0);
+      expect(await tenantUse(owner, tenant)).toBe(0);
+    });
+
     it('without a plan, creates a pending instance and calls no one', async () => {
       const owner = await newCustomer(stack);
       const tenant = await newTenant(stack, owner);

@@ -7,6 +7,14 @@ import { INTERNAL_TOKEN_HEADER } from './auth.types';
 
 export type InternalCallFailure = 'timeout' | 'unreachable' | 'http_status' | 'invalid_response';
 
+/** The code and message of another service's error envelope, when its answer carried one. */
+export interface InternalErrorAnswer {
+  code: string;
+  message: string;
+}
+
+const errorAnswerSchema = z.object({ code: z.string().min(1), message: z.string() });
+
 /** A call to another service's internal API failed; `reason` says how. */
 export class InternalCallError extends Error {
   constructor(
@@ -14,9 +22,22 @@ export class InternalCallError extends Error {
     readonly reason: InternalCallFailure,
     message: string,
     readonly status?: number,
+    readonly answer?: InternalErrorAnswer,
   ) {
     super(`${url}: ${message}`);
     this.name = 'InternalCallError';
+  }
+
+  /** For a non-2xx answer: the error with the envelope's code and message, if the body is one. */
+  static fromStatus(url: string, status: number, body: unknown): InternalCallError {
+    const parsed = errorAnswerSchema.safeParse(body);
+    return new InternalCallError(
+      url,
+      'http_status',
+      `answered ${status}${parsed.success ? ` ${parsed.data.code}` : ''}`,
+      status,
+      parsed.success ? parsed.data : undefined,
+    );
   }
 }
 
@@ -106,7 +127,7 @@ export class InternalHttpClient {
       );
     }
     if (response.status < 200 || response.status >= 300) {
-      throw new InternalCallError(url, 'http_status', `answered ${response.status}`, response.status);
+      throw InternalCallError.fromStatus(url, response.status, response.data);
     }
     const parsed = schema.safeParse(response.data);
     if (!parsed.success) {

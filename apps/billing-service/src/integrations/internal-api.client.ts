@@ -68,7 +68,7 @@ export class InternalApiClient implements OnModuleDestroy {
     }
     if (response.status === 404 && options.allowNotFound) return null;
     if (response.status < 200 || response.status >= 300) {
-      throw new InternalCallError(url, 'http_status', `answered ${response.status}`, response.status);
+      throw InternalCallError.fromStatus(url, response.status, response.data);
     }
     const parsed = schema.safeParse(response.data);
     if (!parsed.success) {

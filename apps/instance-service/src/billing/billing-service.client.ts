@@ -51,10 +51,11 @@ export class BillingServiceClient {
           { field: 'plan_name', problems: ['plan_name is not a plan of the catalog'] },
         ]);
       }
+      // TRIAL_ALREADY_USED, ACCOUNT_OVERDUE, BILLING_DISABLED …: billing's own words reach the customer.
       if (error instanceof InternalCallError && error.status === 409) {
         throw new ConflictError(
-          'TRIAL_ALREADY_USED',
-          'This tenant has already used its trial; choose a paid plan',
+          error.answer?.code ?? 'SUBSCRIPTION_REFUSED',
+          error.answer?.message ?? 'billing-service refused the subscription',
         );
       }
       this.logger.warn({ msg: 'billing-service call failed', error: String(error) });

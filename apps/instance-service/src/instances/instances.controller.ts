@@ -64,7 +64,8 @@ export class InstancesController {
   @ApiBadRequestResponse({ description: 'Validation failed (envelope with details per field)' })
   @ApiForbiddenResponse({ description: 'Your role in the tenant cannot create instances' })
   @ApiConflictResponse({
-    description: 'QUOTA_EXCEEDED, SUBDOMAIN_TAKEN, DATABASE_NAME_TAKEN, TENANT_SUSPENDED',
+    description:
+      "QUOTA_EXCEEDED, SUBDOMAIN_TAKEN, DATABASE_NAME_TAKEN, TENANT_SUSPENDED; with a plan_name, billing-service's refusal as it gave it (TRIAL_ALREADY_USED, ACCOUNT_OVERDUE, BILLING_DISABLED, …)",
   })
   @ApiServiceUnavailableResponse({
     description: 'tenant-service or billing-service unavailable; nothing created',
