@@ -268,7 +268,7 @@ describe('billing with the real instance-service and worker', () => {
         for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) {
           await docker
             .getContainer(c.Id)
-            .remove({ force: true })
+            .remove({ force: true, v: true })
             .catch(() => undefined);
         }
       }

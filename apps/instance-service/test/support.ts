@@ -291,7 +291,7 @@ export async function removeInstanceResources(
     for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) {
       await docker
         .getContainer(c.Id)
-        .remove({ force: true })
+        .remove({ force: true, v: true })
         .catch(() => undefined);
     }
   }

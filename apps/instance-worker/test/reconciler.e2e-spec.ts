@@ -216,7 +216,7 @@ describe('reconciler and tenant isolation (real Docker)', () => {
         10_000,
       );
     } finally {
-      await stranger.remove({ force: true });
+      await stranger.remove({ force: true, v: true });
     }
   });
 
