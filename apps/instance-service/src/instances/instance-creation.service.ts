@@ -91,18 +91,23 @@ export class InstanceCreationService {
     };
     assertWithinCaps(instanceType, limits);
 
+    // The name checks are read-only and run while tenant-service answers; their outcome is only looked at
+    // once the caller's access is established (a stranger learns nothing about names).
+    const names = Promise.all([
+      this.instances.isDatabaseNameAvailable(dto.database_name),
+      dto.subdomain === undefined
+        ? this.derivedSubdomain(dto.database_name)
+        : this.instances.isSubdomainAvailable(dto.subdomain).then((free) => (free ? dto.subdomain : null)),
+    ]);
+    names.catch(() => undefined); // awaited below unless access is refused first
     const { membership } = await this.access.check(user, dto.tenant_id, 'instances:operate', 'Tenant');
     if (membership && membership.tenant_status !== 'active') {
       if (membership.tenant_status === 'deleted') throw new NotFoundError('Tenant');
       throw new ConflictError('TENANT_SUSPENDED', 'The tenant is suspended; no instance can be created');
     }
-    if (!(await this.instances.isDatabaseNameAvailable(dto.database_name))) {
-      throw new InstanceNameTakenError('database_name');
-    }
-    const subdomain = dto.subdomain ?? (await this.derivedSubdomain(dto.database_name));
-    if (dto.subdomain !== undefined && !(await this.instances.isSubdomainAvailable(subdomain))) {
-      throw new InstanceNameTakenError('subdomain');
-    }
+    const [databaseNameFree, subdomain] = await names;
+    if (!databaseNameFree) throw new InstanceNameTakenError('database_name');
+    if (!subdomain) throw new InstanceNameTakenError('subdomain');
 
     const id = this.random.uuid();
     const adminPassword = this.passwords.issue(id);
