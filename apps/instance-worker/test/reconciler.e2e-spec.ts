@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lifecycleJobId } from '@app/queue';
 import { InstanceReconciler } from '../src/lifecycle/instance-reconciler';
+import { TenantNetworks } from '../src/lifecycle/tenant-networks';
 import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
@@ -166,12 +167,23 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     expect((await kit.get(row.id)).status).toBe('suspended');
   });
 
-  it('removes the network of a tenant without instances, keeps those still needed', async () => {
+  it('removes the network of a tenant without instances (once not brand new), keeps those still needed', async () => {
     const labels = (tenantId: string) => ({ 'saasodoo.managed': 'true', 'saasodoo.tenant.id': tenantId });
     // Left behind (e.g. a crash between a purge and its release): no instance of this tenant exists.
     const orphanTenant = randomUUID();
     kit.tenantIds.add(orphanTenant);
     await docker.createNetwork({ Name: `saasodoo_tenant_${orphanTenant}`, Labels: labels(orphanTenant) });
+    const exists = (name: string) =>
+      docker
+        .getNetwork(name)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        );
+    // Too young to be judged (it may belong to an instance created after the sweep read its rows).
+    await kit.app.app.get(TenantNetworks).releaseOrphans(new Set(), 60_000);
+    expect(await exists(`saasodoo_tenant_${orphanTenant}`)).toBe(true);
     // A pending instance (not entitled yet) has no container on its network, but will need it.
     const pending = kit.newInstance();
     await kit.instances.create(pending, { entitled: false, actor: 'test' });
@@ -191,14 +203,6 @@ describe('reconciler and tenant isolation (real Docker)', () => {
       HostConfig: { NetworkMode: `saasodoo_tenant_${strangerTenant}` },
     });
     try {
-      const exists = (name: string) =>
-        docker
-          .getNetwork(name)
-          .inspect()
-          .then(
-            () => true,
-            () => false,
-          );
       await waitFor(
         'the orphan network removed by the sweep',
         async () => !(await exists(`saasodoo_tenant_${orphanTenant}`)) || null,

@@ -89,7 +89,10 @@ export class InstanceReconciler {
     }
     // The network of a tenant whose instances are all purged is not needed any more.
     try {
-      const released = await this.networks.releaseOrphans(new Set(rows.map((r) => r.tenantId)));
+      const released = await this.networks.releaseOrphans(
+        new Set(rows.map((r) => r.tenantId)),
+        2 * this.config.RECONCILE_INTERVAL_MS,
+      );
       if (released > 0) this.metrics.reconciler.inc({ kind: 'network_released' }, released);
     } catch (error) {
       this.logger.warn(`tenant networks: ${error instanceof Error ? error.message : String(error)}`);

@@ -90,13 +90,15 @@ export class TenantNetworks {
   /**
    * The periodic sweep's share: tenant networks whose tenant has no unpurged instance left (`liveTenants`
    * lists those that have) are released. Concurrent purges each see the others unfinished, and a crash can
-   * fall between a purge and its release; this is what removes those networks.
+   * fall between a purge and its release; this is what removes those networks. Networks younger than
+   * `minAgeMs` are left alone: one may belong to an instance created after `liveTenants` was read.
    */
-  async releaseOrphans(liveTenants: ReadonlySet<string>): Promise<number> {
+  async releaseOrphans(liveTenants: ReadonlySet<string>, minAgeMs: number): Promise<number> {
     let released = 0;
     for (const network of await this.docker.listNetworks(['saasodoo.managed=true', TENANT_LABEL])) {
       const tenantId = network.Labels?.[TENANT_LABEL];
       if (!tenantId || liveTenants.has(tenantId) || network.Name !== tenantNetworkName(tenantId)) continue;
+      if (Date.now() - Date.parse(network.Created) < minAgeMs) continue;
       await this.releaseIfUnused(tenantId);
       if (!(await this.docker.findNetwork(network.Name))) released++;
     }
