@@ -275,11 +275,14 @@ export class InstanceLifecycleService {
     const password = await this.runtime.dbPassword(row);
     let containerId: string;
     if (spare) {
-      await this.metrics.step('spare_rename', () => this.spares.rename(row, spare));
-      // The database is there and initialised: its settings, and the volume, network and container (no
-      // one-shot ever ran for this instance, so none can be left over) are independent of each other.
+      // The database is there and initialised: its names and settings on one side, and the volume, network
+      // and container (no one-shot ever ran for this instance, so none can be left over) on the other are
+      // independent of each other; the container is only started once both are done.
       const [, containerReady] = await settleAll([
-        this.runtime.initialiseOdoo(row, password, image, spare),
+        (async () => {
+          await this.metrics.step('spare_rename', () => this.spares.rename(row, spare));
+          await this.runtime.initialiseOdoo(row, password, image, spare);
+        })(),
         (async () => {
           // The spare's role has this password already and its database the grants (checked by the rename).
           await this.runtime.ensureBaseResources(row, password, { database: false });
