@@ -81,8 +81,11 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     expect(
       (await spareInits()).filter((c) => pool.some((s) => c.Labels['saasodoo.spare.id'] === s.id)),
     ).toEqual([]);
-    const metrics = await kit.app.request({ method: 'GET', url: '/metrics' });
-    expect(metrics.body).toMatch(/^odoo_spares_ready\{[^}]*odoo_version="17\.0"[^}]*\} 2$/m);
+    // The gauge is set at the end of the top-up cycle that made them.
+    await waitFor('the gauge to report 2 ready spares', async () => {
+      const metrics = await kit.app.request({ method: 'GET', url: '/metrics' });
+      return /^odoo_spares_ready\{[^}]*odoo_version="17\.0"[^}]*\} 2$/m.test(metrics.body) || null;
+    });
   });
 
   let adopted: InstanceEntity;
@@ -205,7 +208,15 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
       role: `odoo_spare_${hex}`,
       init: `odoo_init_spare_${hex}`,
     };
-    // What a dying worker leaves: the row, the role and database it made as the provisioner, its init run.
+    // What a dying worker leaves: the role and database it made as the provisioner, its init run, and the
+    // row it wrote first. The row comes last here: a top-up seeing it earlier would find less to remove
+    // than the test is about to add.
+    await docker.createContainer({
+      name: abandoned.init,
+      Image: 'saasodoo/odoo-stub:17.0',
+      Cmd: ['odoo', '--stop-after-init', `--database=${abandoned.database}`],
+      Labels: { 'saasodoo.spare.id': id },
+    });
     const provisioner = new Client({
       host: process.env.POSTGRES_HOST ?? '127.0.0.1',
       port: Number(process.env.POSTGRES_PORT ?? 5432),
@@ -215,23 +226,17 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     });
     await provisioner.connect();
     try {
-      await kit.dataSource.query(
-        `INSERT INTO odoo_spares (id, odoo_version, image, database_name, db_role, db_password_enc, state)
-         VALUES ($1, '17.0', 'saasodoo/odoo-stub:17.0', $2, $3, $4, 'creating')`,
-        [id, abandoned.database, abandoned.role, kit.secrets.encrypt(id, 'db_password', 'x')],
-      );
       await provisioner.query(`CREATE ROLE "${abandoned.role}" LOGIN PASSWORD 'x'`);
       await provisioner.query(`GRANT "${abandoned.role}" TO CURRENT_USER`);
       await provisioner.query(`CREATE DATABASE "${abandoned.database}" OWNER "${abandoned.role}"`);
     } finally {
       await provisioner.end();
     }
-    await docker.createContainer({
-      name: abandoned.init,
-      Image: 'saasodoo/odoo-stub:17.0',
-      Cmd: ['odoo', '--stop-after-init', `--database=${abandoned.database}`],
-      Labels: { 'saasodoo.spare.id': id },
-    });
+    await kit.dataSource.query(
+      `INSERT INTO odoo_spares (id, odoo_version, image, database_name, db_role, db_password_enc, state)
+       VALUES ($1, '17.0', 'saasodoo/odoo-stub:17.0', $2, $3, $4, 'creating')`,
+      [id, abandoned.database, abandoned.role, kit.secrets.encrypt(id, 'db_password', 'x')],
+    );
 
     await waitFor(
       'the abandoned spare to be removed',
