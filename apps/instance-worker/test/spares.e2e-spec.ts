@@ -45,6 +45,8 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
       60_000,
     );
   const madeSpares: SpareRow[] = [];
+  /** Spare ids whose leftovers a test made by hand. */
+  const laidOut: string[] = [];
   const spareInits = async () =>
     docker.listContainers({ all: true, filters: { label: ['saasodoo.spare.id'] } });
 
@@ -58,6 +60,19 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     for (const spare of [...madeSpares, ...listed]) {
       await adminSql(`DROP DATABASE IF EXISTS "${spare.database_name}" WITH (FORCE)`).catch(() => undefined);
       await adminSql(`DROP ROLE IF EXISTS "${spare.db_role}"`).catch(() => undefined);
+    }
+    for (const name of laidOut.map((id) => `odoo_spare_${id.replace(/-/g, '')}`)) {
+      await adminSql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => undefined);
+      await adminSql(`DROP ROLE IF EXISTS "${name}"`).catch(() => undefined);
+    }
+    // Init runs of those spares, and those a failing test laid out itself.
+    const ids = new Set([...madeSpares, ...listed].map((spare) => spare.id).concat(laidOut));
+    for (const container of await spareInits()) {
+      if (!ids.has(container.Labels['saasodoo.spare.id'] ?? '')) continue;
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
     }
   }, 60_000);
 
@@ -202,6 +217,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
   it('a spare abandoned while being made (its worker died) is removed by the next top-up', async () => {
     await ready(2);
     const id = randomUUID();
+    laidOut.push(id);
     const hex = id.replace(/-/g, '');
     const abandoned = {
       database: `odoo_spare_${hex}`,
