@@ -4,27 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { lifecycleJobId } from '@app/queue';
 import { InstanceReconciler } from '../src/lifecycle/instance-reconciler';
 import { TenantNetworks } from '../src/lifecycle/tenant-networks';
-import { docker, LifecycleTestKit, waitFor } from './support/worker-harness';
+import { docker, execIn, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
  * Drift (containers changed behind the platform's back), lost work, and tenant network isolation, with
  * a fake Traefik peer on the test's own ODOO_NETWORK.
  */
-
-async function execIn(containerId: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-  const execution = await docker
-    .getContainer(containerId)
-    .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await execution.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  let inspect = await execution.inspect();
-  while (inspect.Running) {
-    await sleep(50);
-    inspect = await execution.inspect();
-  }
-  return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
-}
 
 /** `wget` from inside a container: exit 0 only when the HTTP request succeeded. */
 async function canFetch(containerId: string, url: string, timeoutSeconds = 3): Promise<boolean> {

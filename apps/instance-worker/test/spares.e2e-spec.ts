@@ -174,15 +174,21 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
     expect(await kit.containersOf(adopted.id)).toEqual([]);
   });
 
-  it('a claim interrupted before the renames is finished by the next provisioning run', async () => {
-    await ready(2);
-    // As if a worker claimed a spare and died at once: the claim is recorded, nothing renamed yet.
+  /** A pending (not entitled) instance, and the spare claimed for it as a provisioning run would. */
+  async function claimForNewInstance() {
     const pending = await kit.instances.create(kit.newInstance({ odooVersion: '17.0' }), {
       entitled: false,
       actor: 'test',
     });
     const spare = await kit.app.app.get(SparePool).claim(pending.instance, 'saasodoo/odoo-stub:17.0');
     expect(spare).not.toBeNull();
+    return { pending, spare };
+  }
+
+  it('a claim interrupted before the renames is finished by the next provisioning run', async () => {
+    await ready(2);
+    // As if a worker claimed a spare and died at once: the claim is recorded, nothing renamed yet.
+    const { pending, spare } = await claimForNewInstance();
     expect((await kit.get(pending.instance.id)).dbPasswordEnc).toMatch(/^v1\./);
     expect(await kit.pgCountsByName(spare!.database, spare!.role)).toEqual({ databases: 1, roles: 1 });
 
@@ -200,12 +206,7 @@ describe('spare databases (ODOO_SPARE_POOL, real Docker, Postgres, Redis)', () =
 
   it('an instance terminated right after its claim leaves nothing: the spare database and role go', async () => {
     await ready(2);
-    const pending = await kit.instances.create(kit.newInstance({ odooVersion: '17.0' }), {
-      entitled: false,
-      actor: 'test',
-    });
-    const spare = await kit.app.app.get(SparePool).claim(pending.instance, 'saasodoo/odoo-stub:17.0');
-    expect(spare).not.toBeNull();
+    const { pending, spare } = await claimForNewInstance();
     await kit.enqueue(
       await kit.instances.requestDesiredState(pending.instance.id, 'terminated', { actor: 'test' }),
     );
