@@ -1,4 +1,4 @@
-import { InstanceBackupsRepository } from '@app/instance-data';
+import { InstanceBackupsRepository, type InstanceEntity } from '@app/instance-data';
 import { adminSql } from '@app/testing';
 import {
   assertWorkerBuilt,
@@ -15,6 +15,34 @@ import {
  * SIGKILLed at several points of a provisioning and restarted. Whatever the point, the instance must end
  * running with exactly one container, one volume, one database and one role, and no one-shot leftovers.
  */
+
+/**
+ * The last two stages of both scenarios: a worker killed while the instance's container boots, then a fresh
+ * one that must finish with one container, one volume, one database and one role, healthy, and with the
+ * database password it stored. Returns the running row and the worker left running.
+ */
+async function killWhileBootingThenFinish(
+  kit: LifecycleTestKit,
+  startProcess: () => Promise<WorkerProcess>,
+  instanceId: string,
+): Promise<{ row: InstanceEntity; worker: WorkerProcess }> {
+  const booting = await startProcess();
+  await kit.waitForContainerBooting(instanceId);
+  await kill(booting);
+
+  const worker = await startProcess();
+  const row = await kit.waitForStatus(instanceId, 'running', 40_000).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n--- worker output ---\n${worker.output().slice(-3000)}`);
+  });
+  expect(await kit.containersOf(row.id)).toHaveLength(1);
+  expect(await kit.volumesOf(row.id)).toEqual([kit.names(row).volume]);
+  expect(await kit.pgObjects(row)).toEqual({ databases: 1, roles: 1 });
+  expect(await kit.hostPortHealth(row)).toBe(200);
+  // The database password stored before the kills is the one that works.
+  const db = await kit.instanceDb(row);
+  await db.end();
+  return { row, worker };
+}
 
 describe('worker killed with SIGKILL during provisioning', () => {
   const kit = new LifecycleTestKit({ LOG_LEVEL: 'warn' });
@@ -57,26 +85,12 @@ describe('worker killed with SIGKILL during provisioning', () => {
     );
     await kill(second);
 
-    const third = await startProcess();
-    await kit.waitForContainerBooting(created.id);
-    await kill(third);
-
-    const fourth = await startProcess();
-    const row = await kit.waitForStatus(created.id, 'running', 40_000).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n--- worker output ---\n${fourth.output().slice(-3000)}`);
-    });
-    expect(await kit.containersOf(row.id)).toHaveLength(1);
-    expect(await kit.volumesOf(row.id)).toEqual([kit.names(row).volume]);
-    expect(await kit.pgObjects(row)).toEqual({ databases: 1, roles: 1 });
+    const { row, worker: fourth } = await killWhileBootingThenFinish(kit, startProcess, created.id);
     const oneShots = await docker.listContainers({
       all: true,
       filters: { label: [`saasodoo.oneshot.instance=${row.id}`] },
     });
     expect(oneShots).toHaveLength(0);
-    expect(await kit.hostPortHealth(row)).toBe(200);
-    // The database password stored before the kills is the one that works.
-    const db = await kit.instanceDb(row);
-    await db.end();
     const provisioning = (await kit.instances.listEvents(row.id)).filter(
       (e) => e.toStatus === 'provisioning',
     );
@@ -185,22 +199,8 @@ describe('worker killed with SIGKILL while spare databases are made and adopted'
       5,
     );
     await kill(second);
-    const third = await startProcess();
-    await kit.waitForContainerBooting(created.id);
-    await kill(third);
-
-    const fourth = await startProcess();
-    const row = await kit.waitForStatus(created.id, 'running', 40_000).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n--- worker output ---\n${fourth.output().slice(-3000)}`);
-    });
-    const names = kit.names(row);
-    expect(await kit.containersOf(row.id)).toHaveLength(1);
-    expect(await kit.volumesOf(row.id)).toEqual([names.volume]);
-    expect(await kit.pgObjects(row)).toEqual({ databases: 1, roles: 1 });
+    const { row, worker: fourth } = await killWhileBootingThenFinish(kit, startProcess, created.id);
     expect(await kit.pgCountsByName(spare.database_name, spare.db_role)).toEqual({ databases: 0, roles: 0 });
-    expect(await kit.hostPortHealth(row)).toBe(200);
-    const db = await kit.instanceDb(row);
-    await db.end();
     const events = await kit.instances.listEvents(row.id);
     expect(events.filter((e) => e.toStatus === 'provisioning')).toHaveLength(1);
     expect(events.map((e) => e.reason)).toContain('provisioned (from a spare 17.0 database)');

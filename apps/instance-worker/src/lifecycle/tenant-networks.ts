@@ -79,11 +79,12 @@ export class TenantNetworks {
    * Removes the tenant network once no instance of the tenant but `exceptId` (the one being cleaned up) is
    * left unpurged and no instance container is attached (peers are disconnected first). Checked under the
    * tenant's lock, so a network is never removed between another instance's row and its container.
+   * True when this call removed it.
    */
-  async releaseIfUnused(tenantId: string, exceptId?: string): Promise<void> {
-    await this.locks.withLock(LOCK_NAMESPACE, tenantId, async () => {
-      if ((await this.instances.countUnpurgedInTenant(tenantId, exceptId)) > 0) return;
-      await this.release(tenantId);
+  async releaseIfUnused(tenantId: string, exceptId?: string): Promise<boolean> {
+    return this.locks.withLock(LOCK_NAMESPACE, tenantId, async () => {
+      if ((await this.instances.countUnpurgedInTenant(tenantId, exceptId)) > 0) return false;
+      return this.release(tenantId);
     });
   }
 
@@ -99,22 +100,23 @@ export class TenantNetworks {
       const tenantId = network.Labels?.[TENANT_LABEL];
       if (!tenantId || liveTenants.has(tenantId) || network.Name !== tenantNetworkName(tenantId)) continue;
       if (Date.now() - Date.parse(network.Created) < minAgeMs) continue;
-      await this.releaseIfUnused(tenantId);
-      if (!(await this.docker.findNetwork(network.Name))) released++;
+      if (await this.releaseIfUnused(tenantId)) released++;
     }
     return released;
   }
 
-  private async release(tenantId: string): Promise<void> {
+  /** True when this call removed the network. */
+  private async release(tenantId: string): Promise<boolean> {
     const name = tenantNetworkName(tenantId);
     this.recent.delete(name);
-    if (!(await this.docker.findNetwork(name))) return;
+    if (!(await this.docker.findNetwork(name))) return false;
     const attached = await this.docker.listNetworkContainers(name);
     const peerIds = new Set((await this.peers()).map((p) => p.id));
-    if (attached.some((c) => !peerIds.has(c.Id))) return;
+    if (attached.some((c) => !peerIds.has(c.Id))) return false;
     for (const container of attached) await this.docker.disconnectFromNetwork(container.Id, name);
     const result = await this.docker.removeNetworkIfUnused(name);
     if (result === 'in_use') this.logger.warn(`tenant network ${name} still in use; kept`);
+    return result === 'removed';
   }
 
   private async peers(): Promise<{ id: string; service: string }[]> {
