@@ -10,3 +10,28 @@ load_env_file() {
   done <"$1"
   return 0
 }
+
+# Secrets that must never keep the values shipped in .env.example (the services refuse them in production).
+RANDOM_SECRET_VARS=(INTERNAL_API_TOKEN INSTANCE_SECRETS_KEY KILLBILL_WEBHOOK_SECRET USER_SERVICE_DB_PASSWORD
+  TENANT_SERVICE_DB_PASSWORD INSTANCE_SERVICE_DB_PASSWORD BILLING_SERVICE_DB_PASSWORD ODOO_PROVISIONER_PASSWORD)
+
+# `write_env_with_random_secrets TEMPLATE TARGET`: TEMPLATE with a fresh random value for each secret above
+# (INSTANCE_SECRETS_KEY: base64 of 32 bytes, as AES-256-GCM needs; the others: 44 URL-safe characters).
+write_env_with_random_secrets() {
+  local line key value
+  (
+    umask 077
+    while IFS= read -r line || [[ -n $line ]]; do
+      key=${line%%=*}
+      if [[ $line == *=* && $line != \#* && " ${RANDOM_SECRET_VARS[*]} " == *" $key "* ]]; then
+        if [[ $key == INSTANCE_SECRETS_KEY ]]; then
+          value=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
+        else
+          value=$(head -c 33 /dev/urandom | base64 | tr -d '\n' | tr '+/' '-_')
+        fi
+        line="$key=$value"
+      fi
+      printf '%s\n' "$line"
+    done <"$1" >"$2"
+  )
+}

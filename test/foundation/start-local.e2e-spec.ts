@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 const offset = 20000;
@@ -15,10 +17,20 @@ function alive(pid: number): boolean {
 }
 
 describe('npm run start:local', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'start-local-'));
+  const envFile = join(scratch, '.env');
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
   it('brings all five processes up, ready, and down cleanly on SIGTERM', async () => {
     const child = spawn('bash', ['scripts/start-local.sh'], {
       cwd: root,
-      env: { ...process.env, START_LOCAL_SKIP_BUILD: '1', LOCAL_PORT_OFFSET: String(offset) },
+      env: {
+        ...process.env,
+        START_LOCAL_SKIP_BUILD: '1',
+        LOCAL_PORT_OFFSET: String(offset),
+        START_LOCAL_ENV_FILE: envFile,
+        START_LOCAL_DIR: join(scratch, 'local'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -40,6 +52,21 @@ describe('npm run start:local', () => {
       expect([app, res.status]).toEqual([app, 200]);
       expect(await res.json()).toMatchObject({ status: 'ready', service: app });
     }
+
+    // The first start wrote a .env of its own, with none of the secrets shipped in .env.example.
+    const shipped = readFileSync(join(root, '.env.example'), 'utf8');
+    const written = readFileSync(envFile, 'utf8');
+    for (const name of [
+      'INTERNAL_API_TOKEN',
+      'INSTANCE_SECRETS_KEY',
+      'KILLBILL_WEBHOOK_SECRET',
+      'USER_SERVICE_DB_PASSWORD',
+    ]) {
+      const value = new RegExp(`^${name}=(.+)$`, 'm').exec(written)?.[1];
+      expect([name, value && value.length >= 32]).toEqual([name, true]);
+      expect(shipped).not.toContain(`${name}=${value}`);
+    }
+    expect(existsSync(join(scratch, 'local', 'logs', 'user-service.log'))).toBe(true);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

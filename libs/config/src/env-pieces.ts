@@ -17,6 +17,8 @@ export const commonEnv = z.object({
     .regex(/^[a-z0-9.-]+$/, 'must be a DNS name')
     .default('localhost'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
+  /** Address the HTTP server listens on: loopback unless told otherwise (the container image sets 0.0.0.0). */
+  HOST: z.string().min(1).default('127.0.0.1'),
 });
 
 export const postgresEnv = z.object({

@@ -9,6 +9,7 @@ export function runHttpService(
   module: Type,
   envSchema: z.ZodType<{
     PORT: number;
+    HOST: string;
     DB_SERVICE_USER?: string;
     DB_SERVICE_PASSWORD?: string;
     POSTGRES_USER?: string;
@@ -20,7 +21,7 @@ export function runHttpService(
     preflight: (config) => assertServiceCredentials(service, config),
     start: async (config, logger) => {
       const app = await createHttpApp(module, { service, logger });
-      await app.listen({ port: config.PORT, host: '0.0.0.0' });
+      await app.listen({ port: config.PORT, host: config.HOST });
       return app;
     },
   });

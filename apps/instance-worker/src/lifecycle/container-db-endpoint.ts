@@ -105,6 +105,8 @@ export class ContainerDbEndpoint implements OnApplicationShutdown {
         server.once('error', reject);
         server.listen(this.config.ODOO_DB_PORT, host, () => resolve());
       });
+      // After listen, an error (e.g. the bridge address going away with dockerd) is logged, never fatal.
+      server.on('error', (error) => this.logger.warn(`forwarder: ${error.message}`));
       this.server = server;
       this.logger.log(`forwarding ${host}:${this.config.ODOO_DB_PORT} to Postgres for Odoo containers`);
     } catch (error) {
