@@ -4,3 +4,4 @@ export * from './migrations';
 export * from './data-source-options';
 export * from './database.module';
 export * from './database.health';
+export * from './pg-errors';

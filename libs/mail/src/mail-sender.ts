@@ -36,6 +36,8 @@ export class SmtpMailSender extends MailSender implements OnApplicationShutdown 
       greetingTimeout: settings.SMTP_TIMEOUT_MS,
       socketTimeout: settings.SMTP_TIMEOUT_MS,
     });
+    // Failures reach the caller through sendMail's rejection; the event must not go unheard.
+    this.transport.on('error', () => undefined);
   }
 
   async send(mail: OutgoingMail): Promise<SentMail> {

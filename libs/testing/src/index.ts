@@ -5,3 +5,5 @@ export * from './service-harness';
 export * from './smtp-sink';
 export * from './customer-factory';
 export * from './free-port';
+export * from './host-platform';
+export * from './dependency-restarts';

@@ -166,7 +166,10 @@ export class InstanceBackupsService {
 
   filestoreTar(backup: InstanceBackupEntity): NodeJS.ReadableStream {
     if (!backup.filestorePath) throw new BackupCorruptError(`backup ${backup.id} has no filestore archive`);
-    return createReadStream(backup.filestorePath).pipe(createGunzip());
+    // pipeline, not pipe: a read error destroys the gunzip stream with it, so its consumer sees the error.
+    const gunzip = createGunzip();
+    pipeline(createReadStream(backup.filestorePath), gunzip).catch(() => undefined);
+    return gunzip;
   }
 
   async deleteAll(instanceId: string): Promise<void> {

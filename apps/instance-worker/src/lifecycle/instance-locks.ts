@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, type PoolClient } from 'pg';
 import { APP_CONFIG } from '@app/config';
-import { assertServiceCredentials } from '@app/database';
+import { assertServiceCredentials, logPoolErrors } from '@app/database';
 import type { Config } from '../config/env';
 
 export interface InstanceLock {
@@ -32,7 +32,7 @@ export class InstanceLocks implements OnApplicationShutdown {
       idleTimeoutMillis: 60_000,
       application_name: 'instance-worker:locks',
     });
-    this.pool.on('error', (error) => this.logger.warn(`lock pool: ${error.message}`));
+    logPoolErrors(this.pool, (m) => this.logger.warn(m), 'lock pool');
   }
 
   /** The lock, or null when another job (here or in another worker) holds it. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Client, escapeIdentifier, escapeLiteral, Pool } from 'pg';
 import { APP_CONFIG } from '@app/config';
+import { logClientErrors, logPoolErrors } from '@app/database';
 import { PermanentJobError } from '@app/queue';
 import type { Config } from '../config/env';
 
@@ -44,7 +45,7 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
       idleTimeoutMillis: 60_000,
       application_name: 'instance-worker:provisioner',
     });
-    this.pool.on('error', (error) => this.logger.warn(`provisioner pool: ${error.message}`));
+    logPoolErrors(this.pool, (m) => this.logger.warn(m), 'provisioner pool');
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -199,20 +200,24 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
     password: string,
     fn: (client: Client) => Promise<T>,
   ): Promise<T> {
-    const client = new Client({
-      host: this.config.ODOO_DB_HOST,
-      port: this.config.ODOO_DB_PORT,
-      user: role,
-      password,
-      database,
-      connectionTimeoutMillis: this.config.DB_CONNECT_TIMEOUT_MS,
-      application_name: 'instance-worker',
-    });
-    await client.connect();
+    const client = logClientErrors(
+      new Client({
+        host: this.config.ODOO_DB_HOST,
+        port: this.config.ODOO_DB_PORT,
+        user: role,
+        password,
+        database,
+        connectionTimeoutMillis: this.config.DB_CONNECT_TIMEOUT_MS,
+        application_name: 'instance-worker',
+      }),
+      (m) => this.logger.warn(m),
+      `connection to ${database}`,
+    );
     try {
+      await client.connect();
       return await fn(client);
     } finally {
-      await client.end();
+      await client.end().catch(() => undefined);
     }
   }
 
