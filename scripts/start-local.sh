@@ -40,10 +40,12 @@ declare -A password_var=([user-service]=USER_SERVICE_DB_PASSWORD [tenant-service
   [instance-worker]=INSTANCE_SERVICE_DB_PASSWORD)
 apps=(user-service tenant-service instance-service billing-service instance-worker)
 
-export USER_SERVICE_URL=${USER_SERVICE_URL:-http://127.0.0.1:${port[user-service]}}
-export TENANT_SERVICE_URL=${TENANT_SERVICE_URL:-http://127.0.0.1:${port[tenant-service]}}
-export INSTANCE_SERVICE_URL=${INSTANCE_SERVICE_URL:-http://127.0.0.1:${port[instance-service]}}
-export BILLING_SERVICE_URL=${BILLING_SERVICE_URL:-http://127.0.0.1:${port[billing-service]}}
+# Every service runs here, so they reach each other on these ports (whatever .env says for compose).
+export USER_SERVICE_URL=http://127.0.0.1:${port[user-service]}
+export TENANT_SERVICE_URL=http://127.0.0.1:${port[tenant-service]}
+export INSTANCE_SERVICE_URL=http://127.0.0.1:${port[instance-service]}
+export BILLING_SERVICE_URL=http://127.0.0.1:${port[billing-service]}
+export KILLBILL_CALLBACK_URL=$BILLING_SERVICE_URL/api/billing/webhooks/killbill
 # Only db:setup needs the admin password; no service gets it.
 unset POSTGRES_PASSWORD PGPASSWORD
 

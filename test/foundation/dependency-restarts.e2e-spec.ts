@@ -57,6 +57,7 @@ async function waitFor<T>(
   what: string,
   probe: () => Promise<T | false | null | undefined>,
   timeoutMs = 120_000,
+  intervalMs = 250,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -69,7 +70,7 @@ async function waitFor<T>(
     }
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(250);
+    await sleep(intervalMs);
   }
 }
 
@@ -203,7 +204,9 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
         }),
       ),
     );
-    expect(created.map((c) => c.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(created.map((c) => [c.status, c.status === 201 ? null : c.body])).toEqual(
+      created.map(() => [201, null]),
+    );
     ids = created.map((c) => c.body.id);
     await sleep(300);
     await restartPostgres();
@@ -257,6 +260,12 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
       ),
     );
     expect(stops.map((s) => s.status)).toEqual([202, 202, 202, 202, 202]);
+    await waitFor(
+      'a stop in flight',
+      async () => (await instanceStatuses(token, ids)).includes('stopping'),
+      10_000,
+      20,
+    );
     const redis = await stopRedis();
     try {
       await waitFor(
@@ -298,7 +307,12 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
       ),
     );
     expect(backups.map((s) => s.status)).toEqual([202, 202, 202, 202, 202]);
-    await sleep(300);
+    await waitFor(
+      'a backup in flight',
+      async () => (await instanceStatuses(token, ids)).includes('backing_up'),
+      10_000,
+      20,
+    );
     const engine = await stopDockerd();
     try {
       await waitFor(

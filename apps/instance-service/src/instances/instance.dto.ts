@@ -350,6 +350,13 @@ export class InstanceResponseDto {
   @ApiProperty() name: string;
   @ApiProperty({ nullable: true, type: String }) description: string | null;
   @ApiProperty({ enum: ODOO_VERSIONS }) odoo_version: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The container image the instance runs (null until it was first provisioned)',
+    example: 'odoo:17.0',
+  })
+  image: string | null;
   @ApiProperty({ enum: INSTANCE_TYPES }) instance_type: string;
   @ApiProperty({ enum: INSTANCE_STATUSES, description: 'Observed status' }) status: InstanceStatus;
   @ApiProperty({ enum: DESIRED_STATES, description: 'What the platform converges the instance to' })

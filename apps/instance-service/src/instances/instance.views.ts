@@ -16,6 +16,7 @@ export function instanceView(instance: InstanceEntity): InstanceResponseDto {
     name: instance.name,
     description: instance.description,
     odoo_version: instance.odooVersion,
+    image: instance.image,
     instance_type: instance.instanceType,
     status: instance.status,
     desired_state: instance.desiredState,

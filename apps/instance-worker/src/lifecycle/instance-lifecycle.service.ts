@@ -307,6 +307,7 @@ export class InstanceLifecycleService {
       reason: spare ? `provisioned (from a spare ${spare.odooVersion} database)` : 'provisioned',
       patch: {
         ...urls,
+        image,
         startedAt: new Date(),
         adminPasswordEnc: null,
         lastError: null,
