@@ -10,13 +10,13 @@ import {
   HostModeApp,
   HostPlatform,
   restartPostgres,
-  SmtpSink,
   startPostgres,
   stopDockerd,
   stopPostgres,
   stopRedis,
   strongPassword,
-  tokenFromMail,
+  linkInMail,
+  MailInbox,
   uniqueEmail,
 } from '@app/testing';
 
@@ -27,7 +27,6 @@ import {
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const runId = randomBytes(4).toString('hex');
 const backupDir = join(tmpdir(), `restarts-backups-${runId}`);
-const smtp = new SmtpSink();
 let platform: HostPlatform;
 
 interface Reply<T = Record<string, unknown>> {
@@ -116,12 +115,9 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
   let pids: number[] = [];
 
   beforeAll(async () => {
-    await smtp.start();
     platform = new HostPlatform({
       portOffset: 21000,
       env: {
-        SMTP_HOST: '127.0.0.1',
-        SMTP_PORT: String(smtp.port),
         ODOO_IMAGE_TEMPLATE: 'saasodoo/odoo-stub:{version}',
         BILLING_PROVIDER: 'none',
         QUEUE_PREFIX: `test-restarts-${runId}`,
@@ -142,9 +138,9 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
       body: { email, password, first_name: 'Restart', last_name: 'Tester', accept_terms: true },
     });
     expect(registered.status).toBe(201);
-    const mail = await smtp.waitFor({ to: email, subject: /confirm your email/i }, 15_000);
+    const mail = await new MailInbox(platform.printed('Mail inbox')).waitFor(email, /confirm your email/i);
     const verified = await call('user-service', 'POST', '/auth/verify-email', {
-      body: { token: tokenFromMail(mail, '/verify-email') },
+      body: { token: linkInMail(mail, '/verify-email').token },
     });
     expect(verified.status).toBe(200);
     const login = await call<{ tokens: { access_token: string } }>('user-service', 'POST', '/auth/login', {
@@ -179,7 +175,6 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
       ).catch(() => undefined);
     }
     await platform?.dispose();
-    await smtp.stop();
     rmSync(backupDir, { recursive: true, force: true });
   }, 180_000);
 

@@ -1,5 +1,4 @@
 import { Type } from '@nestjs/common';
-import Docker from 'dockerode';
 import type { LightMyRequestResponse } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -7,8 +6,8 @@ import type { InstanceStatus } from '@app/contracts';
 import { InstancesRepository, type InstancePatch } from '@app/instance-data';
 import { LifecycleQueue } from '@app/queue';
 import {
-  adminSql,
   createVerifiedCustomer,
+  removeInstanceResources,
   requireEnv,
   serviceTestEnv,
   ServiceHarness,
@@ -20,6 +19,7 @@ import {
 } from '@app/testing';
 import { AppModule as InstanceModule } from '../src/app.module';
 import { freePort } from '@app/testing';
+export { removeInstanceResources };
 export { freePort };
 
 /*
@@ -260,8 +260,6 @@ export async function createInstance(
   return res.json<InstanceBody>();
 }
 
-const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-
 /**
  * Removes the instances a test created from instance_test (events and backups cascade), by id and by the
  * stack's tenants (so a failing test's unrecorded instance goes too), and whatever a worker may have built for
@@ -276,48 +274,6 @@ export async function cleanupInstances(stack: Stack, ids: string[]): Promise<voi
   ])) as { id: string; database_name: string }[];
   await stack.db.query(`DELETE FROM instances WHERE ${where}`, [ids, stack.tenantIds]);
   await removeInstanceResources(rows, stack.tenantIds);
-}
-
-/** Containers, volumes, tenant networks, Odoo databases and roles of these instances (if any exist). */
-export async function removeInstanceResources(
-  instances: { id: string; database_name: string }[],
-  tenantIds: string[],
-): Promise<void> {
-  const labels = [
-    ...tenantIds.map((t) => `saasodoo.tenant.id=${t}`),
-    ...instances.flatMap((i) => [`saasodoo.instance.id=${i.id}`, `saasodoo.oneshot.instance=${i.id}`]),
-  ];
-  for (const label of labels) {
-    for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) {
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined);
-    }
-  }
-  for (const instance of instances) {
-    const { Volumes } = await docker.listVolumes({
-      filters: { label: [`saasodoo.instance.id=${instance.id}`] },
-    });
-    for (const v of Volumes ?? [])
-      await docker
-        .getVolume(v.Name)
-        .remove()
-        .catch(() => undefined);
-    await adminSql(`DROP DATABASE IF EXISTS "${instance.database_name}" WITH (FORCE)`);
-    await adminSql(`DROP ROLE IF EXISTS "odoo_${instance.id.replace(/-/g, '')}"`);
-  }
-  // By label and id: concurrent provisioning can leave several networks with the same name.
-  for (const tenantId of tenantIds) {
-    for (const network of await docker.listNetworks({
-      filters: { label: [`saasodoo.tenant.id=${tenantId}`] },
-    })) {
-      await docker
-        .getNetwork(network.Id)
-        .remove()
-        .catch(() => undefined);
-    }
-  }
 }
 
 export async function instanceRowCount(stack: Stack, where: { tenantId?: string; databaseName?: string }) {

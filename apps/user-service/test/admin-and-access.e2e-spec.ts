@@ -305,6 +305,42 @@ describe('user-service: roles, admin routes, internal routes, admin CLI', () => 
       expect(login.json().customer).toMatchObject({ id: existing.id, role: 'admin' });
     });
 
+    it('ensure-admin creates the first admin once, then leaves it alone, and never promotes a customer', async () => {
+      const email = uniqueEmail('first-admin');
+      const first = captureIo();
+      expect(await runCli(['ensure-admin', email], first, env())).toBe(0);
+      expect(first.stdout[0]).toMatch(new RegExp(`^created admin ${email} \\(id [0-9a-f-]{36}\\)$`));
+      const password = /^password: (.+)$/.exec(first.stdout[1] ?? '')?.[1] ?? '';
+      const [row] = (await db(users).query(`SELECT password_hash FROM users WHERE email = $1`, [email])) as {
+        password_hash: string;
+      }[];
+      expect(row?.password_hash).toMatch(/^\$argon2id\$/);
+      expect(row?.password_hash).not.toContain(password);
+
+      const again = captureIo();
+      expect(await runCli(['ensure-admin', email], again, env())).toBe(0);
+      expect(again.stdout).toEqual([
+        expect.stringMatching(new RegExp(`^admin ${email} exists .*nothing changed$`)),
+      ]);
+      const login = await users.request({
+        method: 'POST',
+        url: '/auth/login',
+        remoteAddress: randomIp(),
+        payload: { email, password },
+      });
+      expect(login.statusCode).toBe(200);
+      expect(login.json().customer).toMatchObject({ role: 'admin' });
+
+      const customer = await createVerifiedCustomer(users, smtp);
+      const refused = captureIo();
+      expect(await runCli(['ensure-admin', customer.email], refused, env())).toBe(1);
+      expect(refused.stderr.join('\n')).toContain('is a customer account');
+      const [still] = (await db(users).query(`SELECT role FROM users WHERE id = $1`, [customer.id])) as {
+        role: string;
+      }[];
+      expect(still?.role).toBe('customer');
+    });
+
     it('refuses bad usage and a bad configuration with a clear message and a non-zero code', async () => {
       const usage = captureIo();
       expect(await runCli(['create-admin'], usage, env())).toBe(2);

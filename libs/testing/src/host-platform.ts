@@ -22,12 +22,19 @@ export interface HostPlatformOptions {
   env?: Record<string, string>;
   /** Reuse dist/ (the test command builds first). Default true. */
   skipBuild?: boolean;
+  /**
+   * Start as a newcomer's shell would: only PATH and HOME from this process, nothing of the tests' settings
+   * (everything else comes from the .env start:local writes). Default false: the tests' environment.
+   */
+  cleanEnv?: boolean;
+  /** Arguments after `npm run start:local --`, e.g. ['--demo']. */
+  args?: string[];
   readyTimeoutMs?: number;
 }
 
 /**
  * `npm run start:local` as a test runs it: its own .env and .local/ in a scratch folder (the repository's
- * are never touched), the real processes, the printed output. `stop()` sends SIGTERM as Ctrl-C would.
+ * are never touched), the real processes, the printed output. `stop()` sends SIGTERM (or SIGINT, as Ctrl-C does).
  */
 export class HostPlatform {
   readonly scratch = mkdtempSync(join(tmpdir(), 'host-platform-'));
@@ -64,10 +71,14 @@ export class HostPlatform {
   }
 
   async start(): Promise<void> {
-    const child = spawn('bash', ['scripts/start-local.sh'], {
+    this.text = '';
+    const base = this.options.cleanEnv
+      ? { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' }
+      : process.env;
+    const child = spawn('bash', ['scripts/start-local.sh', ...(this.options.args ?? [])], {
       cwd: ROOT,
       env: {
-        ...process.env,
+        ...base,
         START_LOCAL_SKIP_BUILD: this.options.skipBuild === false ? '0' : '1',
         LOCAL_PORT_OFFSET: String(this.options.portOffset),
         START_LOCAL_ENV_FILE: this.envFile,
@@ -94,10 +105,17 @@ export class HostPlatform {
     }
   }
 
-  /** SIGTERM (what Ctrl-C does); resolves with start:local's exit code. */
-  async stop(): Promise<number | null> {
+  /** A value start:local printed as `<label> <value>` (e.g. 'Mail inbox'), first word only. */
+  printed(label: string): string {
+    const value = new RegExp(`^\\s*${label}\\s+(\\S+)`, 'm').exec(this.text)?.[1];
+    if (!value) throw new Error(`start:local printed no "${label}":\n${this.text}`);
+    return value;
+  }
+
+  /** SIGTERM by default (SIGINT is Ctrl-C); resolves with start:local's exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
-    this.child.kill('SIGTERM');
+    this.child.kill(signal);
     return this.exit ?? null;
   }
 

@@ -7,3 +7,5 @@ export * from './customer-factory';
 export * from './free-port';
 export * from './host-platform';
 export * from './dependency-restarts';
+export * from './mail-inbox';
+export * from './instance-resources';

@@ -35,6 +35,21 @@ export class AdminAccountsService {
     private readonly random: RandomSource,
   ) {}
 
+  /**
+   * The first admin of a new installation (start:local): created with a generated password when no account
+   * has this email; an existing admin is left exactly as it is; any other account is refused, never promoted.
+   */
+  async ensureAdmin(rawEmail: string): Promise<CreateAdminResult> {
+    const existing = await this.users.findByEmail(rawEmail.trim().toLowerCase());
+    if (!existing) return this.createAdmin(rawEmail);
+    if (existing.role !== 'admin') {
+      throw new AdminCommandError(
+        `${existing.email} is a customer account; make it an admin with create-admin, or choose another ADMIN_EMAIL`,
+      );
+    }
+    return { id: existing.id, email: existing.email, created: false };
+  }
+
   /** Creates a verified admin account, or promotes (and verifies) the existing account with that email. */
   async createAdmin(rawEmail: string, options: CreateAdminOptions = {}): Promise<CreateAdminResult> {
     const email = rawEmail.trim().toLowerCase();

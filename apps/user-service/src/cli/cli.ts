@@ -27,7 +27,10 @@ const USAGE = `Usage: npm run cli -- <command>
 Commands:
   create-admin <email> [--password-stdin] [--first-name <name>] [--last-name <name>]
       Creates a verified admin account, or promotes the existing account with that email.
-      Without --password-stdin a strong password is generated and printed once.`;
+      Without --password-stdin a strong password is generated and printed once.
+  ensure-admin <email>
+      Creates the admin with a generated password (printed once) unless an admin with that email exists;
+      changes nothing otherwise. Refuses when the email belongs to a customer account.`;
 
 class UsageError extends Error {}
 
@@ -81,6 +84,29 @@ async function createAdmin(args: string[], io: CliIo, env: NodeJS.ProcessEnv): P
   }
 }
 
+async function ensureAdmin(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  const [email, ...rest] = args;
+  if (!email || rest.length) throw new UsageError('ensure-admin needs exactly one email address');
+  const config = loadConfig(cliEnvSchema, env);
+  assertServiceCredentials('user-service', config);
+  const app = await NestFactory.createApplicationContext(CliModule.withConfig(config), {
+    logger: false,
+    abortOnError: false,
+  });
+  try {
+    const result = await app.get(AdminAccountsService).ensureAdmin(email);
+    if (!result.created) {
+      io.out(`admin ${result.email} exists (id ${result.id}); nothing changed`);
+      return 0;
+    }
+    io.out(`created admin ${result.email} (id ${result.id})`);
+    io.out(`password: ${result.generated_password ?? ''}`);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
 /** The operator commands of user-service; returns the process exit code. */
 export async function runCli(argv: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env) {
   const [command, ...args] = argv;
@@ -88,6 +114,8 @@ export async function runCli(argv: string[], io: CliIo = processIo, env: NodeJS.
     switch (command) {
       case 'create-admin':
         return await createAdmin(args, io, env);
+      case 'ensure-admin':
+        return await ensureAdmin(args, io, env);
       case 'help':
       case '--help':
         io.out(USAGE);
