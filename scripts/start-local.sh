@@ -107,8 +107,10 @@ mkdir -p "$local_dir/logs"
 log_of() { echo "$local_dir/logs/$1.log"; }
 declare -A pid=() restarts=() delay=() restart_at=() started_at=()
 stopping=0
+sleeper=
 stop_all() {
   stopping=1
+  [[ -n $sleeper ]] && kill "$sleeper" 2>/dev/null || true
   echo "start:local: stopping"
   for child in "${children[@]}"; do [[ -n ${pid[$child]:-} ]] && kill -TERM "${pid[$child]}" 2>/dev/null || true; done
   for child in "${children[@]}"; do [[ -n ${pid[$child]:-} ]] && wait "${pid[$child]}" 2>/dev/null || true; done
@@ -116,12 +118,13 @@ stop_all() {
 }
 trap 'stop_all; exit 0' INT TERM
 
-# Runs `node dist/apps/<app>/main.js [args]` with the app's own database identity.
+# Runs `node dist/apps/<app>/main.js [args]` with the app's own database identity. Call it in a subshell (`&` or
+# `$(…)`): exec makes node that subshell's process, so the pid start:local knows is node's own.
 as_app() {
   local app=$1 pw_var=${password_var[$1]}
   shift
   PORT=${port[$app]} POSTGRES_DB=${database[$app]} DB_SERVICE_USER=${role[$app]} DB_SERVICE_PASSWORD=${!pw_var} \
-    node "dist/apps/$app/main.js" "$@"
+    exec node "dist/apps/$app/main.js" "$@"
 }
 
 launch() {
@@ -217,7 +220,8 @@ echo
 # stayed up for a minute starts its backoff again from 1 s.
 while true; do
   sleep 1 &
-  wait $! || true
+  sleeper=$!
+  wait $sleeper || true
   ((stopping)) && exit 0
   for child in "${children[@]}"; do
     if [[ -n ${pid[$child]} ]] && ! kill -0 "${pid[$child]}" 2>/dev/null; then

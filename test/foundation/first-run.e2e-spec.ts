@@ -152,6 +152,7 @@ describe('the first ten minutes: README quickstart on a fresh machine (issue #16
 
     expect(await platform.stop('SIGINT')).toBe(0);
     expect(platform.output()).toContain('all stopped');
+    expect(platform.leftoverProcesses()).toEqual([]);
   }, 420_000);
 
   it('a second start says the admin exists (no new password); --demo adds a running demo instance, twice the same', async () => {
@@ -188,6 +189,7 @@ describe('the first ten minutes: README quickstart on a fresh machine (issue #16
       });
       expect(login.status).toBe(200);
       expect(await demo.stop('SIGINT')).toBe(0);
+      expect(demo.leftoverProcesses()).toEqual([]);
     } finally {
       await demo.dispose();
     }

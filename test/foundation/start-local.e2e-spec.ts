@@ -37,5 +37,6 @@ describe('npm run start:local', () => {
     expect(await platform.stop()).toBe(0);
     expect(platform.output()).toContain('all stopped');
     expect(pids.filter(processAlive)).toEqual([]);
+    expect(platform.leftoverProcesses()).toEqual([]);
   }, 180_000);
 });

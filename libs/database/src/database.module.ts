@@ -45,7 +45,9 @@ export class DatabaseModule {
           inject: [DataSource, APP_CONFIG],
           useFactory: async (dataSource: DataSource, env: PostgresEnv) => {
             if (!env.DB_RUN_MIGRATIONS) return [];
-            const applied = await runMigrationsWithLock(dataSource, `migrations:${spec.service}`);
+            // One lock per database (advisory locks are scoped to it): services sharing one (instance-service
+            // and the worker) must never migrate it at the same time.
+            const applied = await runMigrationsWithLock(dataSource, 'migrations');
             if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`);
             return applied;
           },

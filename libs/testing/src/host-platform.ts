@@ -38,13 +38,16 @@ export interface HostPlatformOptions {
  */
 export class HostPlatform {
   readonly scratch = mkdtempSync(join(tmpdir(), 'host-platform-'));
-  readonly envFile = join(this.scratch, '.env');
-  readonly localDir = join(this.scratch, 'local');
+  readonly envFile: string;
+  readonly localDir: string;
   private child?: ChildProcess;
   private text = '';
   private exit?: Promise<number | null>;
 
-  constructor(private readonly options: HostPlatformOptions) {}
+  constructor(private readonly options: HostPlatformOptions) {
+    this.envFile = options.env?.START_LOCAL_ENV_FILE ?? join(this.scratch, '.env');
+    this.localDir = options.env?.START_LOCAL_DIR ?? join(this.scratch, 'local');
+  }
 
   url(app: HostModeApp): string {
     return `http://127.0.0.1:${8001 + this.options.portOffset + HOST_MODE_APPS.indexOf(app)}`;
@@ -81,9 +84,9 @@ export class HostPlatform {
         ...base,
         START_LOCAL_SKIP_BUILD: this.options.skipBuild === false ? '0' : '1',
         LOCAL_PORT_OFFSET: String(this.options.portOffset),
+        ...this.options.env,
         START_LOCAL_ENV_FILE: this.envFile,
         START_LOCAL_DIR: this.localDir,
-        ...this.options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -119,8 +122,24 @@ export class HostPlatform {
     return this.exit ?? null;
   }
 
+  /** Processes still running with this platform's .local/ in their environment (none after a clean stop). */
+  leftoverProcesses(): number[] {
+    const marker = `START_LOCAL_DIR=${this.localDir}\0`;
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+      .filter((entry) => {
+        try {
+          return readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  }
+
   async dispose(): Promise<void> {
     await this.stop();
+    for (const pid of this.leftoverProcesses()) process.kill(pid, 'SIGKILL');
     rmSync(this.scratch, { recursive: true, force: true });
   }
 }

@@ -236,7 +236,7 @@ export class LifecycleTestKit {
         DB_CONNECT_TIMEOUT_MS: 5000,
       }),
     ).initialize();
-    await runMigrationsWithLock(dataSource, 'migrations:instance-worker');
+    await runMigrationsWithLock(dataSource, 'migrations');
     this.data = {
       dataSource,
       instances: new InstancesRepository(dataSource),
