@@ -18,6 +18,7 @@ import {
   linkInMail,
   MailInbox,
   uniqueEmail,
+  waitFor,
 } from '@app/testing';
 
 /**
@@ -28,6 +29,8 @@ const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 const runId = randomBytes(4).toString('hex');
 const backupDir = join(tmpdir(), `restarts-backups-${runId}`);
 let platform: HostPlatform;
+let token = '';
+let ids: string[] = [];
 
 interface Reply<T = Record<string, unknown>> {
   status: number;
@@ -50,27 +53,6 @@ async function call<T = Record<string, unknown>>(
   });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | false | null | undefined>,
-  timeoutMs = 120_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(intervalMs);
-  }
 }
 
 async function readiness(): Promise<Record<string, number>> {
@@ -108,10 +90,29 @@ async function waitForStatuses(
   );
 }
 
+/** The same action on every test instance at once; each is accepted (202). */
+async function actOnAll(action: string): Promise<void> {
+  const replies = await Promise.all(
+    ids.map((id) =>
+      call('instance-service', 'POST', `/api/v1/instances/${id}/actions`, {
+        token,
+        body: { action, parameters: {} },
+      }),
+    ),
+  );
+  expect(replies.map((r) => r.status)).toEqual(ids.map(() => 202));
+}
+
+async function everyServiceReady(): Promise<void> {
+  await waitFor(
+    'every service ready again',
+    async () => JSON.stringify(await readiness()) === JSON.stringify(allReady(200)),
+    60_000,
+  );
+}
+
 describe('dependency restarts under npm run start:local (issue #17)', () => {
-  let token = '';
   let tenantId = '';
-  let ids: string[] = [];
   let pids: number[] = [];
 
   beforeAll(async () => {
@@ -238,23 +239,11 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
     } finally {
       await startPostgres();
     }
-    await waitFor(
-      'every service ready again',
-      async () => JSON.stringify(await readiness()) === JSON.stringify(allReady(200)),
-      60_000,
-    );
+    await everyServiceReady();
   }, 120_000);
 
   it('Redis restarted while five stops run: all reach stopped; readiness follows Redis', async () => {
-    const stops = await Promise.all(
-      ids.map((id) =>
-        call('instance-service', 'POST', `/api/v1/instances/${id}/actions`, {
-          token,
-          body: { action: 'stop', parameters: {} },
-        }),
-      ),
-    );
-    expect(stops.map((s) => s.status)).toEqual([202, 202, 202, 202, 202]);
+    await actOnAll('stop');
     await waitFor(
       'a stop in flight',
       async () => (await instanceStatuses(token, ids)).includes('stopping'),
@@ -274,34 +263,14 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
     } finally {
       await redis.start();
     }
-    await waitFor(
-      'every service ready again',
-      async () => JSON.stringify(await readiness()) === JSON.stringify(allReady(200)),
-      60_000,
-    );
+    await everyServiceReady();
     await waitForStatuses(token, ids, 'stopped');
   }, 300_000);
 
   it('the Docker engine restarted during five backups: every backup completes, every instance is back as it was', async () => {
-    const started = await Promise.all(
-      ids.map((id) =>
-        call('instance-service', 'POST', `/api/v1/instances/${id}/actions`, {
-          token,
-          body: { action: 'start', parameters: {} },
-        }),
-      ),
-    );
-    expect(started.map((s) => s.status)).toEqual([202, 202, 202, 202, 202]);
+    await actOnAll('start');
     await waitForStatuses(token, ids, 'running');
-    const backups = await Promise.all(
-      ids.map((id) =>
-        call('instance-service', 'POST', `/api/v1/instances/${id}/actions`, {
-          token,
-          body: { action: 'backup', parameters: {} },
-        }),
-      ),
-    );
-    expect(backups.map((s) => s.status)).toEqual([202, 202, 202, 202, 202]);
+    await actOnAll('backup');
     await waitFor(
       'a backup in flight',
       async () => (await instanceStatuses(token, ids)).includes('backing_up'),
@@ -318,11 +287,7 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
     } finally {
       await engine.start();
     }
-    await waitFor(
-      'every service ready again',
-      async () => JSON.stringify(await readiness()) === JSON.stringify(allReady(200)),
-      60_000,
-    );
+    await everyServiceReady();
     await waitForStatuses(token, ids, 'running', 240_000);
     for (const id of ids) {
       const list = await call<{ backups: { status: string }[] }>(

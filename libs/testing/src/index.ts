@@ -9,3 +9,4 @@ export * from './host-platform';
 export * from './dependency-restarts';
 export * from './mail-inbox';
 export * from './instance-resources';
+export * from './wait-for';

@@ -18,7 +18,8 @@ import {
   type RecordedIntent,
 } from '@app/instance-data';
 import { LifecycleQueue, type LifecycleJobParams } from '@app/queue';
-import { adminSql, freePort, serviceTestEnv, startService, type ServiceHarness } from '@app/testing';
+import { adminSql, freePort, serviceTestEnv, startService, waitFor, type ServiceHarness } from '@app/testing';
+export { waitFor };
 import { AppModule } from '../../src/app.module';
 import { LifecycleWorker } from '../../src/lifecycle/lifecycle-worker';
 import { dataSourceSpec } from '../../src/database/data-source';
@@ -131,29 +132,6 @@ export async function execIn(
   return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(parts).toString('utf8') };
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false>,
-  timeoutMs = 30_000,
-  intervalMs = 150,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== null && value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
-}
 
 /**
  * Test access to the instance database and the queue, independent of any worker (so workers can be
