@@ -132,7 +132,6 @@ export async function execIn(
   return { exitCode: inspect.ExitCode ?? -1, output: Buffer.concat(parts).toString('utf8') };
 }
 
-
 /**
  * Test access to the instance database and the queue, independent of any worker (so workers can be
  * started, killed and restarted around it), plus the cleanup of everything a test created.
