@@ -81,3 +81,16 @@ if [[ ${SKIP_DOCKER:-0} != 1 ]]; then
   fi
   log "Docker engine is up ($(docker info --format '{{.ServerVersion}}'))"
 fi
+
+# --- test tools: promtool and amtool (alert rule tests), only for npm test ---
+if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]] && ! { command -v promtool >/dev/null && command -v amtool >/dev/null; }; then
+  # The packages' own daemons are not wanted: policy-rc.d keeps the install from starting them.
+  own_policy=0
+  if is_root && [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  apt_install --no-install-recommends prometheus prometheus-alertmanager || status=$?
+  [[ $own_policy == 1 ]] && rm -f /usr/sbin/policy-rc.d
+  [[ ${status:-0} == 0 ]] || exit "$status"
+fi
+

@@ -9,7 +9,7 @@ source scripts/env-file.sh
 load_env_file .env.example
 export NODE_ENV=test DB_NAME_SUFFIX=_test TEST_DB_SUFFIX=_test
 
-bash scripts/bootstrap-deps.sh
+BOOTSTRAP_TEST_TOOLS=1 bash scripts/bootstrap-deps.sh
 bash infrastructure/postgres/setup-host.sh
 [[ -d node_modules ]] || npm install --no-audit --no-fund
 if [[ -f infrastructure/odoo-stub/build.sh ]]; then bash infrastructure/odoo-stub/build.sh; fi

@@ -33,6 +33,8 @@ import { InboxWriter } from './webhooks/inbox-writer';
 import { InboxRepository } from './webhooks/inbox.repository';
 import { KillBillWebhookReceiver } from './webhooks/killbill-webhook.receiver';
 import { NotificationHandler } from './webhooks/notification-handler.service';
+import { BacklogMetrics } from './common/backlog.metrics';
+import { BacklogRepository } from './common/backlog.repository';
 
 /** Plans, subscriptions, invoices, the Kill Bill push receiver and everything that keeps entitlements right. */
 @Module({
@@ -48,6 +50,8 @@ import { NotificationHandler } from './webhooks/notification-handler.service';
   ],
   providers: [
     Clock,
+    BacklogRepository,
+    BacklogMetrics,
     AdvisoryLocks,
     InternalApiClient,
     InstanceServiceClient,

@@ -20,6 +20,7 @@ import { LifecycleWorker } from './lifecycle/lifecycle-worker';
 import { LifecycleMetrics } from './lifecycle/lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './lifecycle/odoo-database.provisioner';
 import { SparePool } from './lifecycle/spare-pool';
+import { PlatformStateMetrics } from './observability/platform-state.metrics';
 import { TenantNetworks } from './lifecycle/tenant-networks';
 
 @Global()
@@ -54,5 +55,6 @@ export class InstanceLifecycleModule {}
     LifecycleQueueModule,
     InstanceLifecycleModule,
   ],
+  providers: [PlatformStateMetrics],
 })
 export class AppModule {}

@@ -1,4 +1,17 @@
-import { Controller, DynamicModule, Get, HttpStatus, Inject, Module, Res, Type } from '@nestjs/common';
+import {
+  Controller,
+  DynamicModule,
+  Get,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Module,
+  Optional,
+  Res,
+  Type,
+} from '@nestjs/common';
+import { Gauge } from 'prom-client';
+import { MetricsRegistry } from '@app/metrics';
 import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { HEALTH_CHECKS, runCheck, SERVICE_INFO } from './health-check';
@@ -59,6 +72,29 @@ class HealthController {
   }
 }
 
+/**
+ * `dependency_up{dependency}`: the readiness checks, run when Prometheus scrapes, so an alert sees the same
+ * truth as /health/ready without anyone polling it.
+ */
+@Injectable()
+class DependencyMetrics {
+  constructor(@Inject(HEALTH_CHECKS) checks: HealthCheck[], @Optional() metrics?: MetricsRegistry) {
+    if (!metrics || metrics.registry.getSingleMetric('dependency_up')) return;
+    new Gauge<'dependency'>({
+      name: 'dependency_up',
+      help: 'Whether a dependency answers its readiness check (1) or not (0)',
+      labelNames: ['dependency'],
+      registers: [metrics.registry],
+      async collect() {
+        const results = await Promise.all(
+          checks.map(async (c) => [c.name, await runCheck(c, CHECK_TIMEOUT_MS)] as const),
+        );
+        for (const [name, result] of results) this.set({ dependency: name }, result.status === 'up' ? 1 : 0);
+      },
+    });
+  }
+}
+
 @Module({})
 export class HealthModule {
   /** `checks` are providers available in the importing app (exported by their own modules). */
@@ -75,6 +111,7 @@ export class HealthModule {
         { provide: SERVICE_INFO, useValue: service },
         ...checks,
         { provide: HEALTH_CHECKS, inject: checks, useFactory: (...instances: HealthCheck[]) => instances },
+        DependencyMetrics,
       ],
       exports: [SERVICE_INFO],
     };

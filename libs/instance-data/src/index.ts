@@ -7,5 +7,6 @@ export * from './instance-secrets';
 export * from './lifecycle-intent';
 export * from './instances.repository';
 export * from './instance-backups.repository';
+export * from './platform-state.repository';
 export * from './instance-data.module';
 export * from './data-source-parts';

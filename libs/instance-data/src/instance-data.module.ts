@@ -3,6 +3,7 @@ import { APP_CONFIG } from '@app/config';
 import { InstanceBackupsRepository } from './instance-backups.repository';
 import { InstanceSecrets, type InstanceSecretsEnv } from './instance-secrets';
 import { InstancesRepository } from './instances.repository';
+import { PlatformStateRepository } from './platform-state.repository';
 
 /**
  * Repositories of the `instance` database and the secret box, for instance-service and the worker. Needs
@@ -14,12 +15,13 @@ import { InstancesRepository } from './instances.repository';
   providers: [
     InstancesRepository,
     InstanceBackupsRepository,
+    PlatformStateRepository,
     {
       provide: InstanceSecrets,
       inject: [APP_CONFIG],
       useFactory: (env: InstanceSecretsEnv) => new InstanceSecrets(env.INSTANCE_SECRETS_KEY),
     },
   ],
-  exports: [InstancesRepository, InstanceBackupsRepository, InstanceSecrets],
+  exports: [InstancesRepository, InstanceBackupsRepository, PlatformStateRepository, InstanceSecrets],
 })
 export class InstanceDataModule {}

@@ -10,3 +10,4 @@ export * from './dependency-restarts';
 export * from './mail-inbox';
 export * from './instance-resources';
 export * from './wait-for';
+export * from './prometheus-config';

@@ -1,4 +1,11 @@
-import { Counter, CounterConfiguration, Histogram, HistogramConfiguration } from 'prom-client';
+import {
+  Counter,
+  CounterConfiguration,
+  Gauge,
+  GaugeConfiguration,
+  Histogram,
+  HistogramConfiguration,
+} from 'prom-client';
 import { MetricsRegistry } from '@app/metrics';
 
 /** The app's counter of that name, created on first use (several app instances may share a registry in tests). */
@@ -18,4 +25,10 @@ export function histogram<L extends string>(
   const existing = metrics.registry.getSingleMetric(config.name);
   if (existing) return existing as Histogram<L>;
   return new Histogram({ ...config, registers: [metrics.registry] });
+}
+
+export function gauge<L extends string>(metrics: MetricsRegistry, config: GaugeConfiguration<L>): Gauge<L> {
+  const existing = metrics.registry.getSingleMetric(config.name);
+  if (existing) return existing as Gauge<L>;
+  return new Gauge({ ...config, registers: [metrics.registry] });
 }

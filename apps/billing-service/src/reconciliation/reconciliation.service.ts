@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import type { Counter } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
 import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
 import { AdvisoryLocks } from '../common/advisory-lock';
 import { errorMessage } from '../common/ids';
-import { counter } from '../common/metrics';
+import { counter, gauge } from '../common/metrics';
 import type { Config } from '../config/env';
 import { EntitlementSyncService } from '../entitlements/entitlement-sync.service';
 
@@ -30,6 +30,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
   private timer: NodeJS.Timeout | null = null;
   private current: Promise<ReconciliationReport | null> | null = null;
   private readonly runs: Counter<'result'>;
+  private readonly lastSuccess: Gauge;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: Config,
@@ -43,6 +44,17 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
       help: 'Full reconciliations with Kill Bill, by result (ok, errors, skipped)',
       labelNames: ['result'],
     });
+    // The alert compares the two: a pass overdue by twice the interval means the loop is stuck. Boot counts as
+    // a fresh start, so a restarted service gets a whole interval before it is late.
+    this.lastSuccess = gauge(metrics, {
+      name: 'billing_reconciliation_last_success_timestamp_seconds',
+      help: 'Unix time of the last full reconciliation that ended without errors (process start until then)',
+    });
+    this.lastSuccess.set(Date.now() / 1000);
+    gauge(metrics, {
+      name: 'billing_reconciliation_interval_seconds',
+      help: 'BILLING_RECONCILE_INTERVAL_SECONDS when Kill Bill billing is on (0: no periodic reconciliation)',
+    }).set(this.config.BILLING_PROVIDER === 'killbill' ? this.config.BILLING_RECONCILE_INTERVAL_SECONDS : 0);
   }
 
   onApplicationBootstrap(): void {
@@ -70,6 +82,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
       .tryWithLock('billing:reconciliation', () => this.pass())
       .then((report) => {
         this.runs.inc({ result: report === null ? 'skipped' : report.errors.length ? 'errors' : 'ok' });
+        if (report && !report.errors.length) this.lastSuccess.set(Date.now() / 1000);
         return report;
       })
       .finally(() => {
