@@ -1,3 +1,2 @@
 export * from './instance-lifecycle';
-export * from './events';
 export * from './internal-api';

@@ -27,17 +27,6 @@ export interface PendingOperation {
   requested_at: string;
 }
 
-/** Statuses in which a worker job is doing something; Docker drift never overwrites them. */
-export const TRANSITIONAL_STATUSES: readonly InstanceStatus[] = [
-  'provisioning',
-  'starting',
-  'stopping',
-  'restarting',
-  'backing_up',
-  'restoring',
-  'upgrading',
-  'terminating',
-];
 
 /**
  * Environment variables of the Odoo container that the platform sets and a customer's `environment_vars`

@@ -112,10 +112,6 @@ export class LifecycleConsumer {
     this.registry = buildHandlerRegistry(options.handlers);
   }
 
-  get running(): boolean {
-    return this.worker?.isRunning() ?? false;
-  }
-
   async start(): Promise<void> {
     if (this.worker) return;
     this.connection = createQueueRedis(

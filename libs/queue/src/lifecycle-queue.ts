@@ -17,15 +17,6 @@ export interface EnqueueResult {
   created: boolean;
 }
 
-/** Job states in which the job will still run (or is running). */
-export const UNFINISHED_JOB_STATES: readonly (JobState | 'unknown')[] = [
-  'waiting',
-  'active',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-];
-
 export interface LifecycleJobSnapshot {
   id: string;
   name: string;
@@ -92,25 +83,6 @@ export class LifecycleQueue {
       failedReason: job.failedReason ?? null,
       data: job.data,
     };
-  }
-
-  /** True when the job exists and will still run (waiting, delayed, active, …). */
-  async isUnfinished(jobId: string): Promise<boolean> {
-    return UNFINISHED_JOB_STATES.includes(await this.getJobState(jobId));
-  }
-
-  /** Removes a job that has not started (e.g. a delayed purge that became pointless). */
-  async removeIfNotActive(jobId: string): Promise<boolean> {
-    const job = await this.queue.getJob(jobId);
-    if (!job) return false;
-    const state = await job.getState();
-    if (state === 'active') return false;
-    await job.remove();
-    return true;
-  }
-
-  async ping(): Promise<void> {
-    await this.connection.ping();
   }
 
   async close(): Promise<void> {

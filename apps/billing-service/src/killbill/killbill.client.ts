@@ -394,13 +394,6 @@ export class KillBillClient {
     });
   }
 
-  async undoChangePlan(subscriptionId: string): Promise<void> {
-    await this.expectNoContent({
-      method: 'PUT',
-      path: `${KB}/subscriptions/${enc(subscriptionId)}/undoChangePlan`,
-    });
-  }
-
   // ------------------------------------------------------------------------------------------ bundles
 
   async getBundle(bundleId: string): Promise<KbBundle> {

@@ -84,10 +84,6 @@ export class UsersRepository {
     await this.users.update({ id }, { role, updatedAt: now });
   }
 
-  async linkSupabase(id: string, supabaseUserId: string, now: Date): Promise<void> {
-    await this.users.update({ id }, { supabaseUserId, updatedAt: now });
-  }
-
   async search(query: UserSearch): Promise<{ items: UserEntity[]; total: number }> {
     const qb = this.users.createQueryBuilder('u');
     if (query.search) {
