@@ -6,7 +6,7 @@ import { InstancesRepository } from '@app/instance-data';
 import type { LifecycleJobParams } from '@app/queue';
 import { InstanceMetrics } from '../common/instance-metrics';
 import { QuotaSlots } from '../tenants/quota-slots';
-import { TenantAccessPolicy } from '../tenants/tenant-access';
+import { TenantAccessPolicy, TenantSuspendedError } from '../tenants/tenant-access';
 import type { ActionAcceptedDto } from './instance.dto';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
 
@@ -24,6 +24,16 @@ const PARAMETERS: Record<InstanceAction, readonly (keyof LifecycleJobParams)[]> 
   upgrade: ['version'],
   terminate: [],
 };
+
+/** What a suspended tenant's instances refuse: nothing may come back up, change or be copied. */
+const REFUSED_WHILE_TENANT_SUSPENDED: readonly InstanceAction[] = [
+  'start',
+  'restart',
+  'unsuspend',
+  'backup',
+  'restore',
+  'upgrade',
+];
 
 function invalid(field: string, problem: string): ValidationFailedError {
   return new ValidationFailedError(`parameters.${field}: ${problem}`, [
@@ -82,13 +92,19 @@ export class InstanceActionsService {
   ): Promise<ActionAcceptedDto> {
     const { action } = request;
     const instance = await this.instances.getById(id);
-    await this.access.check(user, instance.tenantId, 'instances:operate', 'Instance');
+    const access = await this.access.check(user, instance.tenantId, 'instances:operate', 'Instance');
     let recorded;
     try {
       const params = actionParameters(action, request.parameters);
+      if (REFUSED_WHILE_TENANT_SUSPENDED.includes(action)) {
+        const tenant = await this.access.tenantState(instance.tenantId, access, 'Instance');
+        if (tenant.status === 'suspended') throw new TenantSuspendedError(`${action} is refused`);
+      }
       recorded = await this.instances.requestAction(id, action, params, {
         actor: user.id,
         reason: `${action} requested through the API`,
+        suspensionSource: access.suspensionSource,
+        mayLift: access.mayLift,
       });
     } catch (error) {
       if (error instanceof DomainError) this.metrics.actions.inc({ action, outcome: 'rejected' });

@@ -1,10 +1,11 @@
 /**
- * What a valid instance looks like: the original's rules (reference §1.3, validators.py) plus the per-type
- * resource caps, the reserved names that would collide with the platform, and the environment variables
+ * What a valid instance looks like: the original's rules (reference §1.3, validators.py) plus the resource
+ * minimums (the ceilings are the plan's, in @app/tenancy), the reserved names that would collide with the platform, and the environment variables
  * a customer must not be able to set. Pure functions, shared by the DTOs and the services.
  */
 
 import { ValidationFailedError } from '@app/http';
+import { sizeInMiB, TENANT_PLAN_CEILINGS, type InstanceResources } from '@app/tenancy';
 import {
   INSTANCE_TYPES,
   isReservedDatabaseName as isReservedByInstanceData,
@@ -16,23 +17,13 @@ import {
 
 export { INSTANCE_TYPES, ODOO_VERSIONS, type InstanceType, type OdooVersion };
 
-export interface ResourceCaps {
-  cpu: number;
-  memoryMiB: number;
-  storageMiB: number;
-}
+export { sizeInMiB };
 
 const GIB = 1024;
 
-/** Upper bounds per instance type (the tenant-era original's caps: CPUs, GB of memory, GB of storage). */
-export const RESOURCE_CAPS: Record<InstanceType, ResourceCaps> = {
-  development: { cpu: 2, memoryMiB: 4 * GIB, storageMiB: 20 * GIB },
-  staging: { cpu: 4, memoryMiB: 8 * GIB, storageMiB: 50 * GIB },
-  production: { cpu: 8, memoryMiB: 16 * GIB, storageMiB: 100 * GIB },
-};
-
+/** The absolute bounds a limit can take; what a tenant may have is its plan's ceiling (@app/tenancy). */
 export const CPU_LIMIT_MIN = 0.1;
-export const CPU_LIMIT_MAX = 8;
+export const CPU_LIMIT_MAX = Math.max(...Object.values(TENANT_PLAN_CEILINGS).map((c) => c.cpu_limit));
 /** Below this Odoo cannot even start its workers. */
 export const MEMORY_LIMIT_MIN_MIB = 256;
 export const STORAGE_LIMIT_MIN_MIB = GIB;
@@ -40,57 +31,31 @@ export const STORAGE_LIMIT_MIN_MIB = GIB;
 /** `<int>M` or `<int>G`, as the original accepted (it upper-cased the unit first). */
 export const RESOURCE_SIZE_PATTERN = /^[1-9][0-9]{0,6}[MG]$/;
 
-/** The size in MiB of a value that matches RESOURCE_SIZE_PATTERN. */
-export function sizeInMiB(size: string): number {
-  const amount = Number(size.slice(0, -1));
-  return size.endsWith('G') ? amount * GIB : amount;
-}
-
 export interface FieldProblem {
   field: string;
   problems: string[];
 }
 
-export interface ResourceLimits {
-  cpu_limit: number;
-  memory_limit: string;
-  storage_limit: string;
-}
+export type ResourceLimits = InstanceResources;
 
-/** Problems of `limits` against the caps of `type` (formats are checked by the DTOs before). */
-export function resourceCapProblems(type: InstanceType, limits: ResourceLimits): FieldProblem[] {
-  const caps = RESOURCE_CAPS[type];
+/** Limits below what an instance needs to run (formats are checked by the DTOs before). */
+export function resourceMinimumProblems(limits: ResourceLimits): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  if (limits.cpu_limit > caps.cpu) {
-    problems.push({ field: 'cpu_limit', problems: [`cpu_limit must be at most ${caps.cpu} for ${type}`] });
-  }
-  const memory = sizeInMiB(limits.memory_limit);
-  if (memory > caps.memoryMiB) {
-    problems.push({
-      field: 'memory_limit',
-      problems: [`memory_limit must be at most ${caps.memoryMiB / GIB}G for ${type}`],
-    });
-  } else if (memory < MEMORY_LIMIT_MIN_MIB) {
+  if (sizeInMiB(limits.memory_limit) < MEMORY_LIMIT_MIN_MIB) {
     problems.push({
       field: 'memory_limit',
       problems: [`memory_limit must be at least ${MEMORY_LIMIT_MIN_MIB}M`],
     });
   }
-  const storage = sizeInMiB(limits.storage_limit);
-  if (storage > caps.storageMiB) {
-    problems.push({
-      field: 'storage_limit',
-      problems: [`storage_limit must be at most ${caps.storageMiB / GIB}G for ${type}`],
-    });
-  } else if (storage < STORAGE_LIMIT_MIN_MIB) {
+  if (sizeInMiB(limits.storage_limit) < STORAGE_LIMIT_MIN_MIB) {
     problems.push({ field: 'storage_limit', problems: ['storage_limit must be at least 1G'] });
   }
   return problems;
 }
 
-/** 400 VALIDATION_FAILED with one entry per field over (or under) its bound. */
-export function assertWithinCaps(type: InstanceType, limits: ResourceLimits): void {
-  const problems = resourceCapProblems(type, limits);
+/** 400 VALIDATION_FAILED with one entry per field under its minimum (ceilings are the plan's: a 409). */
+export function assertResourceMinimums(limits: ResourceLimits): void {
+  const problems = resourceMinimumProblems(limits);
   if (problems.length > 0) {
     throw new ValidationFailedError(
       problems.map((p) => `${p.field}: ${p.problems.join(', ')}`).join('; '),
