@@ -5,7 +5,14 @@
  */
 
 import { ValidationFailedError } from '@app/http';
-import { sizeInMiB, TENANT_PLAN_CEILINGS, type InstanceResources } from '@app/tenancy';
+import {
+  BILLING_PLAN_CEILINGS,
+  fieldsAboveCeiling,
+  sizeInMiB,
+  TENANT_PLAN_CEILINGS,
+  type InstanceResources,
+  type PlanCeiling,
+} from '@app/tenancy';
 import {
   INSTANCE_TYPES,
   isReservedDatabaseName as isReservedByInstanceData,
@@ -23,7 +30,18 @@ const GIB = 1024;
 
 /** The absolute bounds a limit can take; what a tenant may have is its plan's ceiling (@app/tenancy). */
 export const CPU_LIMIT_MIN = 0.1;
-export const CPU_LIMIT_MAX = Math.max(...Object.values(TENANT_PLAN_CEILINGS).map((c) => c.cpu_limit));
+const ALL_CEILINGS: PlanCeiling[] = [
+  ...Object.values(TENANT_PLAN_CEILINGS),
+  ...Object.values(BILLING_PLAN_CEILINGS),
+];
+/** The largest of every plan's ceilings: nothing above it can be sold, so it is a 400 whoever asks. */
+const LARGEST_CEILING: PlanCeiling = ALL_CEILINGS.reduce((a, b) => ({
+  max_instances: Math.max(a.max_instances, b.max_instances),
+  cpu_limit: Math.max(a.cpu_limit, b.cpu_limit),
+  memory_limit: sizeInMiB(a.memory_limit) >= sizeInMiB(b.memory_limit) ? a.memory_limit : b.memory_limit,
+  storage_limit: sizeInMiB(a.storage_limit) >= sizeInMiB(b.storage_limit) ? a.storage_limit : b.storage_limit,
+}));
+export const CPU_LIMIT_MAX = LARGEST_CEILING.cpu_limit;
 /** Below this Odoo cannot even start its workers. */
 export const MEMORY_LIMIT_MIN_MIB = 256;
 export const STORAGE_LIMIT_MIN_MIB = GIB;
@@ -38,22 +56,34 @@ export interface FieldProblem {
 
 export type ResourceLimits = InstanceResources;
 
-/** Limits below what an instance needs to run (formats are checked by the DTOs before). */
+/**
+ * Limits below what an instance needs to run, or above what any plan sells (formats are checked by the
+ * DTOs before). What one tenant may have is its plan's ceiling: a 409, checked by the services.
+ */
 export function resourceMinimumProblems(limits: ResourceLimits): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (sizeInMiB(limits.memory_limit) < MEMORY_LIMIT_MIN_MIB) {
+  const problems: FieldProblem[] = fieldsAboveCeiling(limits, LARGEST_CEILING).map((field) => ({
+    field,
+    problems: [`${field} must be at most ${String(LARGEST_CEILING[field])} (the largest plan)`],
+  }));
+  if (
+    sizeInMiB(limits.memory_limit) < MEMORY_LIMIT_MIN_MIB &&
+    !problems.some((p) => p.field === 'memory_limit')
+  ) {
     problems.push({
       field: 'memory_limit',
       problems: [`memory_limit must be at least ${MEMORY_LIMIT_MIN_MIB}M`],
     });
   }
-  if (sizeInMiB(limits.storage_limit) < STORAGE_LIMIT_MIN_MIB) {
+  if (
+    sizeInMiB(limits.storage_limit) < STORAGE_LIMIT_MIN_MIB &&
+    !problems.some((p) => p.field === 'storage_limit')
+  ) {
     problems.push({ field: 'storage_limit', problems: ['storage_limit must be at least 1G'] });
   }
   return problems;
 }
 
-/** 400 VALIDATION_FAILED with one entry per field under its minimum (ceilings are the plan's: a 409). */
+/** 400 VALIDATION_FAILED with one entry per field out of bounds (a plan's own ceiling is a 409). */
 export function assertResourceMinimums(limits: ResourceLimits): void {
   const problems = resourceMinimumProblems(limits);
   if (problems.length > 0) {
