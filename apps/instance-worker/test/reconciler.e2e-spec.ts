@@ -152,6 +152,27 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     expect((await kit.get(row.id)).status).toBe('suspended');
   });
 
+  it('re-applies a billing suspension whose desired state was set to running behind the platform’s back', async () => {
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    await kit.instances.requestDesiredState(row.id, 'suspended', { actor: 'billing', source: 'billing' });
+    // The job is the API's to enqueue; here the sweep finds it lost and enqueues it.
+    row = await kit.waitForStatus(row.id, 'suspended');
+    expect(row.suspensionSources).toEqual(['billing']);
+    // A write that bypasses the platform (or an event lost on the way) wants it running again.
+    await kit.dataSource.query(`UPDATE instances SET desired_state = 'running' WHERE id = $1`, [row.id]);
+    await kit.app.app.get(InstanceReconciler).sweep();
+    row = await kit.get(row.id);
+    expect(row).toMatchObject({ desiredState: 'suspended', suspensionSources: ['billing'] });
+    const events = await kit.instances.listEvents(row.id, { order: 'desc', limit: 10 });
+    expect(events).toContainEqual(
+      expect.objectContaining({ actor: 'reconciler', action: 'desired:suspended' }),
+    );
+    // And the instance really stays down.
+    const container = docker.getContainer(row.containerId ?? '');
+    expect((await container.inspect()).State.Running).toBe(false);
+  });
+
   it('removes the network of a tenant without instances (once not brand new), keeps those still needed', async () => {
     const labels = (tenantId: string) => ({ 'saasodoo.managed': 'true', 'saasodoo.tenant.id': tenantId });
     // Left behind (e.g. a crash between a purge and its release): no instance of this tenant exists.

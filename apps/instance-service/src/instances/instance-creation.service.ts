@@ -19,12 +19,7 @@ import { AbandonedInstancesRepository } from './abandoned-instances.repository';
 import { AdminPasswordIssuer } from './admin-password';
 import type { CreatedInstanceResponseDto, CreateInstanceDto } from './instance.dto';
 import { instanceView } from './instance.views';
-import {
-  assertWithinCeiling,
-  BILLING_PLAN_CEILINGS,
-  clampToCeiling,
-  isBillingPlan,
-} from '@app/tenancy';
+import { assertWithinCeiling, BILLING_PLAN_CEILINGS, clampToCeiling, isBillingPlan } from '@app/tenancy';
 import {
   assertResourceMinimums,
   subdomainFromDatabaseName,

@@ -15,7 +15,7 @@ describe('instance rules', () => {
     expect(sizeInMiB('2G')).toBe(2048);
   });
 
-  it('holds limits to the minimums an instance needs (ceilings are the plan\'s)', () => {
+  it("holds limits to the minimums an instance needs (ceilings are the plan's)", () => {
     expect(resourceMinimumProblems({ cpu_limit: 8, memory_limit: '16G', storage_limit: '100G' })).toEqual([]);
     expect(
       resourceMinimumProblems({ cpu_limit: 1, memory_limit: '255M', storage_limit: '1023M' }).map(

@@ -166,7 +166,11 @@ export class InternalInstancesService {
       const lowered = clampToCeiling(current, ceiling);
       const recorded = await this.instances.requestLimitsChange(
         instance.id,
-        { cpuLimit: lowered.cpu_limit, memoryLimit: lowered.memory_limit, storageLimit: lowered.storage_limit },
+        {
+          cpuLimit: lowered.cpu_limit,
+          memoryLimit: lowered.memory_limit,
+          storageLimit: lowered.storage_limit,
+        },
         { actor: 'tenant-service', reason: `plan ${label}: limits lowered to its ceilings` },
       );
       if (recorded.job) await this.dispatcher.dispatch(recorded.job);

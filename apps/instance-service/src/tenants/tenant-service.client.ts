@@ -93,7 +93,11 @@ export class TenantServiceClient {
   /** The tenant (plan, status, owner), or null when there is no such live tenant. */
   async tenant(tenantId: string): Promise<InternalTenant | null> {
     try {
-      return await this.http.get(this.baseUrl, `/internal/tenants/${encodeURIComponent(tenantId)}`, tenantSchema);
+      return await this.http.get(
+        this.baseUrl,
+        `/internal/tenants/${encodeURIComponent(tenantId)}`,
+        tenantSchema,
+      );
     } catch (error) {
       if (error instanceof InternalCallError && error.status === 404) return null;
       throw this.unavailable(error);

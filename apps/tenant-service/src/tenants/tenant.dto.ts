@@ -53,7 +53,8 @@ export class UpdateTenantDto {
 
   @ApiPropertyOptional({
     enum: TENANT_PLANS,
-    description: 'Platform admins only (403 PLAN_NOT_SELF_SERVICE for members); billing uses the internal API',
+    description:
+      'Platform admins only (403 PLAN_NOT_SELF_SERVICE for members); billing uses the internal API',
   })
   @IsOptional()
   @IsIn(TENANT_PLANS)

@@ -44,7 +44,10 @@ export class TenantsRepository {
           const owned = await tx
             .getRepository(TenantEntity)
             .createQueryBuilder('t')
-            .where('t.owner_id = :ownerId AND t.status <> :deleted', { ownerId: owner.id, deleted: 'deleted' })
+            .where('t.owner_id = :ownerId AND t.status <> :deleted', {
+              ownerId: owner.id,
+              deleted: 'deleted',
+            })
             .getCount();
           if (owned >= maxOwned) return null;
         }
