@@ -165,6 +165,43 @@ describe('instance-service: plan ceilings and suspension sources', () => {
     });
   });
 
+  it('refuses backup, restore and upgrade at 100 % of the storage limit, until back under', async () => {
+    const owner = await newCustomer(stack);
+    const tenant = await newTenant(stack, owner);
+    const instance = await fresh(owner, tenant, { storage_limit: '10G' });
+    await observe(stack, instance.id, 'running', { containerName: `odoo-${instance.id.slice(0, 8)}` });
+    const gib = 1024 ** 3;
+    // As the worker's meter records it (instance-worker's InstanceUsageMeter).
+    const measured = (storage: number, database: number) =>
+      stack.db.query(
+        `UPDATE instances SET storage_bytes = $2, database_bytes = $3, usage_measured_at = now() WHERE id = $1`,
+        [instance.id, storage, database],
+      );
+    await measured(8 * gib, 2 * gib);
+    const shown = await stack.instances.request({
+      method: 'GET',
+      url: `/api/v1/instances/${instance.id}`,
+      headers: bearer(owner),
+    });
+    expect(shown.json()).toMatchObject({
+      usage: { storage_bytes: 8 * gib, database_bytes: 2 * gib, measured_at: expect.any(String) },
+    });
+    for (const [name, parameters] of [
+      ['backup', {}],
+      ['restore', { backup_id: '00000000-0000-4000-8000-000000000000' }],
+      ['upgrade', { version: '18.0' }],
+    ] as const) {
+      const res = await action(owner, instance.id, name, parameters);
+      expect({ name, status: res.statusCode, code: res.json<{ code: string }>().code }).toEqual({
+        name,
+        status: 409,
+        code: 'STORAGE_LIMIT_EXCEEDED',
+      });
+    }
+    await measured(7 * gib, 2 * gib);
+    expectStatus(await action(owner, instance.id, 'backup'), 202);
+  });
+
   describe('suspensions record their source', () => {
     let owner: TestCustomer;
     let tenant: TestTenant;

@@ -2,7 +2,9 @@ import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lifecycleJobId } from '@app/queue';
+import { MetricsRegistry } from '@app/metrics';
 import { InstanceReconciler } from '../src/lifecycle/instance-reconciler';
+import { InstanceUsageMeter } from '../src/lifecycle/instance-usage-meter';
 import { TenantNetworks } from '../src/lifecycle/tenant-networks';
 import { docker, execIn, LifecycleTestKit, waitFor } from './support/worker-harness';
 
@@ -171,6 +173,20 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     // And the instance really stays down.
     const container = docker.getContainer(row.containerId ?? '');
     expect((await container.inspect()).State.Running).toBe(false);
+  });
+
+  it('measures each instance’s storage (volume and database), records it and exports the gauge', async () => {
+    const created = await kit.create();
+    const row = await kit.waitForStatus(created.id, 'running');
+    await kit.app.app.get(InstanceUsageMeter).measureAll();
+    const measured = await kit.get(row.id);
+    expect(measured.usageMeasuredAt).toBeInstanceOf(Date);
+    expect(measured.databaseBytes).toBeGreaterThan(0);
+    expect(measured.storageBytes).toEqual(expect.any(Number));
+    const metrics = await kit.app.app.get(MetricsRegistry).registry.metrics();
+    expect(metrics).toContain(
+      `instance_storage_bytes{instance="${row.id}",kind="database"} ${measured.databaseBytes}`,
+    );
   });
 
   it('removes the network of a tenant without instances (once not brand new), keeps those still needed', async () => {

@@ -549,6 +549,28 @@ export class InstancesRepository {
     await this.dataSource.getRepository(InstanceEntity).update({ id }, { ...patch, updatedAt: new Date() });
   }
 
+  /**
+   * Records a storage measurement (the worker's). `warned` sets or clears the time of the 90 % warning for
+   * the current crossing; undefined leaves it.
+   */
+  async recordUsage(
+    id: string,
+    usage: {
+      storageBytes: number | null;
+      databaseBytes: number | null;
+      measuredAt: Date;
+      warned?: Date | null;
+    },
+  ): Promise<void> {
+    const update: InstanceColumnUpdate = {
+      storageBytes: usage.storageBytes,
+      databaseBytes: usage.databaseBytes,
+      usageMeasuredAt: usage.measuredAt,
+    };
+    if (usage.warned !== undefined) update.storageWarnedAt = usage.warned;
+    await this.dataSource.getRepository(InstanceEntity).update({ id }, update);
+  }
+
   /** Every instance whose data may still exist: the reconciler's working set. */
   async listUnpurged(): Promise<InstanceEntity[]> {
     return this.dataSource

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import type { InstanceAction } from '@app/contracts';
-import { DomainError, ValidationFailedError } from '@app/http';
+import { ConflictError, DomainError, ValidationFailedError } from '@app/http';
+import { sizeInBytes } from '@app/tenancy';
 import { InstancesRepository } from '@app/instance-data';
 import type { LifecycleJobParams } from '@app/queue';
 import { InstanceMetrics } from '../common/instance-metrics';
@@ -34,6 +35,9 @@ const REFUSED_WHILE_TENANT_SUSPENDED: readonly InstanceAction[] = [
   'restore',
   'upgrade',
 ];
+
+/** What a full instance refuses until its storage is back under the limit (each writes more data). */
+const REFUSED_AT_STORAGE_LIMIT: readonly InstanceAction[] = ['backup', 'restore', 'upgrade'];
 
 function invalid(field: string, problem: string): ValidationFailedError {
   return new ValidationFailedError(`parameters.${field}: ${problem}`, [
@@ -96,6 +100,23 @@ export class InstanceActionsService {
     let recorded;
     try {
       const params = actionParameters(action, request.parameters);
+      if (REFUSED_AT_STORAGE_LIMIT.includes(action)) {
+        const used = (instance.storageBytes ?? 0) + (instance.databaseBytes ?? 0);
+        const limit = sizeInBytes(instance.storageLimit);
+        if (used >= limit) {
+          throw new ConflictError(
+            'STORAGE_LIMIT_EXCEEDED',
+            `The instance uses all of its ${instance.storageLimit} of storage; ${action} is refused until it is back under`,
+            [
+              {
+                storage_bytes: instance.storageBytes,
+                database_bytes: instance.databaseBytes,
+                limit_bytes: limit,
+              },
+            ],
+          );
+        }
+      }
       if (REFUSED_WHILE_TENANT_SUSPENDED.includes(action)) {
         const tenant = await this.access.tenantState(instance.tenantId, access, 'Instance');
         if (tenant.status === 'suspended') throw new TenantSuspendedError(`${action} is refused`);
