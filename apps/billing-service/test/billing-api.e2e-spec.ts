@@ -465,7 +465,7 @@ describe('billing API', () => {
         state: { status: 'ready' },
       });
       const reconcile = await as(admin, { method: 'POST', url: '/admin/billing/reconcile' });
-      expect(reconcile.json()).toMatchObject({ accounts: 2, errors: [] });
+      expect(reconcile.json()).toMatchObject({ accounts: 3, errors: [] });
       const inbox = await as(admin, { method: 'GET', url: '/admin/billing/inbox' });
       expect(inbox.json<{ total: number }>().total).toBeGreaterThan(5);
 
