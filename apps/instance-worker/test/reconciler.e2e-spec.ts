@@ -184,8 +184,10 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     expect(measured.databaseBytes).toBeGreaterThan(0);
     expect(measured.storageBytes).toEqual(expect.any(Number));
     const metrics = await kit.app.app.get(MetricsRegistry).registry.metrics();
-    expect(metrics).toContain(
-      `instance_storage_bytes{instance="${row.id}",kind="database"} ${measured.databaseBytes}`,
+    expect(metrics).toMatch(
+      new RegExp(
+        `instance_storage_bytes\\{instance="${row.id}",kind="database"[^}]*\\} ${measured.databaseBytes}\\n`,
+      ),
     );
   });
 
