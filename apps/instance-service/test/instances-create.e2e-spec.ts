@@ -402,7 +402,8 @@ describe('instance-service: creating instances', () => {
     const owner = await newCustomer(stack);
     const tenant = await newTenant(stack, owner, 'starter');
     const [a, b] = await Promise.all(
-      [createBody(tenant.id), createBody(tenant.id)].map((payload) =>
+      // starter: 1 CPU per instance
+      [createBody(tenant.id, { cpu_limit: 1 }), createBody(tenant.id, { cpu_limit: 1 })].map((payload) =>
         stack.instances.request({
           method: 'POST',
           url: '/api/v1/instances/',
@@ -428,7 +429,7 @@ describe('instance-service: creating instances', () => {
     });
     expectStatus(terminated, 202);
     expect(await tenantUse(owner, tenant)).toBe(0);
-    const next = await createInstance(stack, owner, createBody(tenant.id));
+    const next = await createInstance(stack, owner, createBody(tenant.id, { cpu_limit: 1 }));
     created.push(next.id);
   });
 
