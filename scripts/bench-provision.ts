@@ -250,11 +250,23 @@ async function newTenant(platform: Platform): Promise<BenchTenant> {
       body: JSON.stringify({
         name: `Bench ${RUN_ID}`,
         subdomain: `bench-${randomBytes(5).toString('hex')}`,
-        plan: 'enterprise',
       }),
     }),
     201,
     'tenant',
+  );
+  // Plans are not self-service: the enterprise quota comes through the internal API, as billing sets it.
+  await json(
+    await fetch(`${platform.tenantUrl}/internal/tenants/${id}/plan`, {
+      method: 'PUT',
+      headers: {
+        'x-internal-token': process.env.INTERNAL_API_TOKEN ?? '',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ plan: 'enterprise', actor: 'bench' }),
+    }),
+    200,
+    'tenant plan',
   );
   return { customer, tenantId: id };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { TestCustomer } from '@app/testing';
-import { bearer, TestPlatform } from './platform';
+import { bearer, internalHeaders, TestPlatform } from './platform';
 
 /** tenant-service and instance-service together: quota, delete guard, stats and tenant suspension. */
 const platform = new TestPlatform();
@@ -22,11 +22,21 @@ async function createTenant(owner: TestCustomer, plan = 'basic') {
     method: 'POST',
     url: '/api/v1/tenants',
     headers: bearer(owner),
-    payload: { name: 'Acme', subdomain: `t-${randomBytes(5).toString('hex')}`, plan },
+    payload: { name: 'Acme', subdomain: `t-${randomBytes(5).toString('hex')}` },
   });
   expect(res.statusCode).toBe(201);
   const tenant = res.json<{ id: string }>();
   tenantIds.push(tenant.id);
+  if (plan !== 'starter') {
+    // Plans are not self-service: billing sets them through the internal API.
+    const planned = await platform.tenant.request({
+      method: 'PUT',
+      url: `/internal/tenants/${tenant.id}/plan`,
+      headers: internalHeaders(),
+      payload: { plan, actor: 'test' },
+    });
+    expect(planned.statusCode).toBe(200);
+  }
   return tenant;
 }
 

@@ -9,6 +9,15 @@ const sub = (prefix = 't') => `${prefix}-${randomBytes(5).toString('hex')}`;
 beforeAll(() => platform.start(['user', 'tenant']));
 afterAll(() => platform.close());
 
+function createTenantRaw(owner: TestCustomer) {
+  return platform.tenant.request({
+    method: 'POST',
+    url: '/api/v1/tenants',
+    headers: bearer(owner),
+    payload: { name: 'Acme', subdomain: sub() },
+  });
+}
+
 async function createTenant(owner: TestCustomer, body: Record<string, unknown> = {}) {
   const res = await platform.tenant.request({
     method: 'POST',
@@ -33,20 +42,20 @@ describe('tenants', () => {
       method: 'POST',
       url: '/api/v1/tenants',
       headers: bearer(owner),
-      payload: { name: '  Acme Ltd ', subdomain, plan: 'basic' },
+      payload: { name: '  Acme Ltd ', subdomain, plan: 'starter' },
     });
     expect(created.statusCode).toBe(201);
     const tenant = created.json();
     expect(tenant).toMatchObject({
       name: 'Acme Ltd',
       subdomain: subdomain.toLowerCase(),
-      plan: 'basic',
+      plan: 'starter',
       status: 'active',
       owner_id: owner.id,
       my_role: 'owner',
-      max_instances: 3,
+      max_instances: 1,
       instances_used: 0,
-      instances_free: 3,
+      instances_free: 1,
     });
 
     const list = await platform.tenant.request({
@@ -73,10 +82,106 @@ describe('tenants', () => {
       method: 'PUT',
       url: `/api/v1/tenants/${tenant.id}`,
       headers: bearer(owner),
-      payload: { name: 'Acme Group', plan: 'professional' },
+      payload: { name: 'Acme Group', plan: 'starter' },
     });
     expect(renamed.statusCode).toBe(200);
-    expect(renamed.json()).toMatchObject({ name: 'Acme Group', plan: 'professional', max_instances: 10 });
+    expect(renamed.json()).toMatchObject({ name: 'Acme Group', plan: 'starter', max_instances: 1 });
+  });
+
+  describe('plans are not self-service', () => {
+    const planOf = async (id: string) =>
+      (
+        (await platform.tenant.app.get(DataSource).query(`SELECT plan FROM tenants WHERE id = $1`, [id])) as {
+          plan: string;
+        }[]
+      )[0]?.plan;
+
+    it('refuses the owner a plan change (403) and changes nothing, name included', async () => {
+      const owner = await platform.customer();
+      const tenant = await createTenant(owner);
+      const res = await platform.tenant.request({
+        method: 'PUT',
+        url: `/api/v1/tenants/${tenant.id}`,
+        headers: bearer(owner),
+        payload: { name: 'Renamed', plan: 'enterprise' },
+      });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ statusCode: 403, code: 'PLAN_NOT_SELF_SERVICE' });
+      expect(await planOf(tenant.id)).toBe('starter');
+      const read = await platform.tenant.request({
+        method: 'GET',
+        url: `/api/v1/tenants/${tenant.id}`,
+        headers: bearer(owner),
+      });
+      expect(read.json()).toMatchObject({ name: 'Acme', plan: 'starter', max_instances: 1 });
+    });
+
+    it('refuses a customer a tenant created on a paid plan (403), and writes nothing', async () => {
+      const owner = await platform.customer();
+      const subdomain = sub();
+      const res = await platform.tenant.request({
+        method: 'POST',
+        url: '/api/v1/tenants',
+        headers: bearer(owner),
+        payload: { name: 'Acme', subdomain, plan: 'enterprise' },
+      });
+      expect(res.statusCode).toBe(403);
+      expect(res.json()).toMatchObject({ code: 'PLAN_NOT_SELF_SERVICE' });
+      expect(await tenantRows(subdomain)).toHaveLength(0);
+    });
+
+    it('lets a platform admin (public API) and billing (internal API) change the plan', async () => {
+      const owner = await platform.customer();
+      const admin = await platform.admin();
+      const tenant = await createTenant(owner);
+      const byAdmin = await platform.tenant.request({
+        method: 'PUT',
+        url: `/api/v1/tenants/${tenant.id}`,
+        headers: bearer(admin),
+        payload: { plan: 'professional' },
+      });
+      expect(byAdmin.statusCode).toBe(200);
+      expect(byAdmin.json()).toMatchObject({ plan: 'professional', max_instances: 10 });
+      const byBilling = await platform.tenant.request({
+        method: 'PUT',
+        url: `/internal/tenants/${tenant.id}/plan`,
+        headers: internalHeaders(),
+        payload: { plan: 'basic', actor: 'billing-service' },
+      });
+      expect(byBilling.statusCode).toBe(200);
+      expect(byBilling.json()).toMatchObject({ id: tenant.id, plan: 'basic', status: 'active' });
+      const withoutCredential = await platform.tenant.request({
+        method: 'PUT',
+        url: `/internal/tenants/${tenant.id}/plan`,
+        headers: bearer(owner),
+        payload: { plan: 'enterprise', actor: 'me' },
+      });
+      expect(withoutCredential.statusCode).toBe(401);
+      expect(await planOf(tenant.id)).toBe('basic');
+    });
+  });
+
+  it('lets a customer own at most MAX_TENANTS_PER_CUSTOMER (3) tenants: the 4th is 409, nothing written', async () => {
+    const owner = await platform.customer();
+    const made = await Promise.all([1, 2, 3, 4, 5].map(() => createTenantRaw(owner)));
+    expect(made.map((r) => r.statusCode).sort()).toEqual([201, 201, 201, 409, 409]);
+    const refused = made.find((r) => r.statusCode === 409)!;
+    expect(refused.json()).toMatchObject({
+      code: 'TENANT_LIMIT_REACHED',
+      details: [{ max_tenants_per_customer: 3 }],
+    });
+    const owned = (await platform.tenant.app
+      .get(DataSource)
+      .query(`SELECT count(*)::int AS n FROM tenants WHERE owner_id = $1`, [owner.id])) as { n: number }[];
+    expect(owned[0]?.n).toBe(3);
+    // A deleted tenant frees its place (deleting needs instance-service, not booted here: as its soft delete).
+    await platform.tenant.app
+      .get(DataSource)
+      .query(
+        `UPDATE tenants SET status = 'deleted' WHERE id = (SELECT id FROM tenants WHERE owner_id = $1 LIMIT 1)`,
+        [owner.id],
+      );
+    expect((await createTenantRaw(owner)).statusCode).toBe(201);
   });
 
   it('pages the tenants I belong to', async () => {
@@ -346,8 +451,8 @@ describe('quota (internal API)', () => {
     });
 
   it('two concurrent reservations of the last free slot give one 201 and one 409, never two', async () => {
-    const owner = await platform.customer();
     for (let round = 0; round < 5; round++) {
+      const owner = await platform.customer();
       const tenant = await createTenant(owner, { plan: 'starter' });
       const results = await Promise.all([reserve(tenant.id, randomUUID()), reserve(tenant.id, randomUUID())]);
       expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409]);
@@ -424,6 +529,7 @@ describe('quota (internal API)', () => {
       tenant_status: 'active',
       owner_id: owner.id,
       subdomain: tenant.subdomain,
+      plan: 'starter',
     });
     const stranger = await platform.tenant.request({
       method: 'GET',

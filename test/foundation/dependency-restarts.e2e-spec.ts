@@ -9,6 +9,7 @@ import {
   HOST_MODE_APPS,
   HostModeApp,
   HostPlatform,
+  requireEnv,
   restartPostgres,
   startPostgres,
   stopDockerd,
@@ -152,10 +153,17 @@ describe('dependency restarts under npm run start:local (issue #17)', () => {
     const subdomain = `r-${runId}`;
     const tenant = await call<{ id: string }>('tenant-service', 'POST', '/api/v1/tenants', {
       token,
-      body: { name: `Restarts ${runId}`, subdomain, plan: 'professional' },
+      body: { name: `Restarts ${runId}`, subdomain },
     });
     expect(tenant.status).toBe(201);
     tenantId = tenant.body.id;
+    // Five instances need more than the starter plan: set the plan as billing would (plans are not self-service).
+    const plan = await fetch(`${platform.url('tenant-service')}/internal/tenants/${tenantId}/plan`, {
+      method: 'PUT',
+      headers: { 'x-internal-token': requireEnv('INTERNAL_API_TOKEN'), 'content-type': 'application/json' },
+      body: JSON.stringify({ plan: 'professional', actor: 'test' }),
+    });
+    expect(plan.status).toBe(200);
   }, 240_000);
 
   afterAll(async () => {

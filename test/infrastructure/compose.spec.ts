@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { BILLING_PLAN_CEILINGS, BILLING_PLANS } from '@app/tenancy';
 
 const root = join(__dirname, '..', '..');
 const readText = (relative: string): string => readFileSync(join(root, relative), 'utf8');
@@ -410,6 +411,15 @@ describe('docker-compose.dev.yml', () => {
     expect(interpolate(billing.KILLBILL_PASSWORD)).toBe(interpolate(envOf('killbill').KB_ADMIN_PASSWORD));
   });
 
+  it('passes the plan and storage settings of .env.example (MAX_TENANTS_PER_CUSTOMER, USAGE_INTERVAL_MS)', () => {
+    const example = readText('.env.example');
+    const defaultOf = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(example)?.[1];
+    expect(interpolate(envOf('tenant-service').MAX_TENANTS_PER_CUSTOMER ?? '')).toBe(
+      defaultOf('MAX_TENANTS_PER_CUSTOMER'),
+    );
+    expect(interpolate(envOf(WORKER).USAGE_INTERVAL_MS ?? '')).toBe(defaultOf('USAGE_INTERVAL_MS'));
+  });
+
   it('keeps Kill Bill test mode off unless asked for', () => {
     const env = envOf('killbill');
     expect(interpolate(env.KILLBILL_SERVER_TEST_MODE)).toBe('false');
@@ -655,6 +665,19 @@ describe('Kill Bill catalog.xml', () => {
       expect(textAt(final, 'recurring/billingPeriod')).toBe('MONTHLY');
       expect(textAt(final, 'recurring/recurringPrice/price/currency')).toBe('USD');
       expect(textAt(final, 'recurring/recurringPrice/price/value')).toBe(expected.monthly);
+    }
+  });
+
+  it('gives every catalog plan its ceilings in the one plan table (@app/tenancy)', () => {
+    const plans = childrenNamed(child(catalog, 'plans'), 'plan').map((p) => p.attributes.name);
+    expect([...plans].sort()).toEqual([...BILLING_PLANS].sort());
+    for (const plan of BILLING_PLANS) {
+      expect(BILLING_PLAN_CEILINGS[plan]).toEqual({
+        max_instances: expect.any(Number),
+        cpu_limit: expect.any(Number),
+        memory_limit: expect.stringMatching(/^[1-9][0-9]*[MG]$/),
+        storage_limit: expect.stringMatching(/^[1-9][0-9]*[MG]$/),
+      });
     }
   });
 

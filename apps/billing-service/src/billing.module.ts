@@ -17,7 +17,6 @@ import { KillBillModule } from './killbill/killbill.module';
 import { BillingMailDispatcher } from './notifications/billing-mail.dispatcher';
 import { BillingMailService } from './notifications/billing-mail.service';
 import { MailOutboxRepository } from './notifications/mail-outbox.repository';
-import { PlanEntitlementsRepository } from './plans/plan-entitlements.repository';
 import { InternalPlansController, PlansController } from './plans/plans.controller';
 import { PlansService } from './plans/plans.service';
 import { ReconciliationService } from './reconciliation/reconciliation.service';
@@ -27,7 +26,7 @@ import {
 } from './subscriptions/subscriptions.controller';
 import { SubscriptionsRepository } from './subscriptions/subscriptions.repository';
 import { SubscriptionsService } from './subscriptions/subscriptions.service';
-import { TenantTrialsRepository } from './subscriptions/tenant-trials.repository';
+import { CustomerTrialsRepository } from './subscriptions/customer-trials.repository';
 import { InboxProcessor } from './webhooks/inbox-processor.service';
 import { InboxWriter } from './webhooks/inbox-writer';
 import { InboxRepository } from './webhooks/inbox.repository';
@@ -58,12 +57,11 @@ import { BacklogRepository } from './common/backlog.repository';
     TenantDirectoryClient,
     UserDirectoryClient,
     MembershipService,
-    PlanEntitlementsRepository,
     PlansService,
     BillingAccountsRepository,
     AccountsService,
     SubscriptionsRepository,
-    TenantTrialsRepository,
+    CustomerTrialsRepository,
     SubscriptionsService,
     InvoicesService,
     MailOutboxRepository,

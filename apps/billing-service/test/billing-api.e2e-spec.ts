@@ -239,14 +239,30 @@ describe('billing API', () => {
       expect(paid.res.json()).toMatchObject({ phase: 'EVERGREEN', plan_name: 'standard-monthly' });
     });
 
-    it('enforces the one trial atomically under concurrent requests', async () => {
-      const tenant = randomUUID();
+    it('gives a customer one trial for life: a new tenant of the same customer is no new trial', async () => {
+      const otherTenant = randomUUID();
+      const again = await subscribeInternal(otherTenant, alice.id, 'basic-monthly');
+      expect(again.res.statusCode).toBe(409);
+      expect(again.res.json()).toMatchObject({ code: 'TRIAL_ALREADY_USED' });
+      expect(kb.engine.bundles.size).toBeGreaterThan(0);
+      expect([...kb.engine.bundles.values()].some((b) => b.externalKey === again.instance.id)).toBe(false);
+      // Another customer's first tenant still gets one.
+      const [newTenant, newCustomer] = [randomUUID(), randomUUID()];
+      services.addMember(newCustomer, newTenant);
+      services.addUser({ id: newCustomer });
+      const newcomer = await subscribeInternal(newTenant, newCustomer, 'basic-monthly');
+      expect(newcomer.res.statusCode).toBe(201);
+      expect(newcomer.res.json()).toMatchObject({ phase: 'TRIAL' });
+    });
+
+    it('enforces the one trial atomically under concurrent requests, across tenants', async () => {
+      const customer = randomUUID();
       const results = await Promise.all(
-        [1, 2, 3].map(() => subscribeInternal(tenant, alice.id, 'basic-test-trial')),
+        [1, 2, 3].map(() => subscribeInternal(randomUUID(), customer, 'basic-test-trial')),
       );
       expect(results.map((r) => r.res.statusCode).sort()).toEqual([201, 409, 409]);
-      const trials = (await billing.dataSource.query(`SELECT * FROM tenant_trials WHERE tenant_id = $1`, [
-        tenant,
+      const trials = (await billing.dataSource.query(`SELECT * FROM customer_trials WHERE customer_id = $1`, [
+        customer,
       ])) as unknown[];
       expect(trials).toHaveLength(1);
     });
@@ -449,7 +465,7 @@ describe('billing API', () => {
         state: { status: 'ready' },
       });
       const reconcile = await as(admin, { method: 'POST', url: '/admin/billing/reconcile' });
-      expect(reconcile.json()).toMatchObject({ accounts: 2, errors: [] });
+      expect(reconcile.json()).toMatchObject({ accounts: 3, errors: [] });
       const inbox = await as(admin, { method: 'GET', url: '/admin/billing/inbox' });
       expect(inbox.json<{ total: number }>().total).toBeGreaterThan(5);
 

@@ -41,6 +41,7 @@ import {
   billingEnv,
   BillingUnderTest,
   freePort,
+  internalHeaders,
   resetBillingDatabase,
   startBilling,
   waitFor,
@@ -247,10 +248,18 @@ describe('billing with the real instance-service and worker', () => {
     const tenant = await call(tenants, owner, {
       method: 'POST',
       url: '/api/v1/tenants',
-      payload: { name: `Billing ${subdomain}`, subdomain, plan: 'basic' },
+      payload: { name: `Billing ${subdomain}`, subdomain },
     });
     expect(tenant.statusCode).toBe(201);
     tenantId = tenant.json<{ id: string }>().id;
+    // Plans are not self-service: billing (here the test, with the service credential) sets it.
+    const plan = await tenants.request({
+      method: 'PUT',
+      url: `/internal/tenants/${tenantId}/plan`,
+      headers: internalHeaders(),
+      payload: { plan: 'basic', actor: 'test' },
+    });
+    expect(plan.statusCode).toBe(200);
     await waitFor(
       async () => (await billing.harness.request({ method: 'GET', url: '/health/ready' })).statusCode === 200,
       'billing ready',

@@ -342,9 +342,8 @@ describe('instance-service: lifecycle actions, updates and read routes', () => {
 
     const before = await row(instance.id);
     for (const payload of [
-      { cpu_limit: 2.5 },
-      { memory_limit: '5G' },
-      { storage_limit: '25G' },
+      { memory_limit: '128M' },
+      { storage_limit: '17G0' },
       { memory_limit: '1T' },
       { instance_type: 'production' },
       { odoo_version: '18.0' },
@@ -352,6 +351,22 @@ describe('instance-service: lifecycle actions, updates and read routes', () => {
     ]) {
       const res = await put(payload);
       expect({ payload, status: res.statusCode }).toEqual({ payload, status: 400 });
+    }
+    expect(await row(instance.id)).toEqual(before);
+    // Above the professional plan's ceilings (4 CPUs, 8G, 50G): 409 with the ceiling, nothing written.
+    for (const payload of [{ cpu_limit: 4.5 }, { memory_limit: '9G' }, { storage_limit: '51G' }]) {
+      const res = await put(payload);
+      expect({ payload, status: res.statusCode }).toEqual({ payload, status: 409 });
+      expect(res.json()).toMatchObject({
+        code: 'PLAN_LIMIT_EXCEEDED',
+        details: [
+          {
+            plan: 'professional',
+            fields: Object.keys(payload),
+            ceiling: { max_instances: 10, cpu_limit: 4, memory_limit: '8G', storage_limit: '50G' },
+          },
+        ],
+      });
     }
     expect(await row(instance.id)).toEqual(before);
 

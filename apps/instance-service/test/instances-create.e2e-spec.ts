@@ -241,15 +241,8 @@ describe('instance-service: creating instances', () => {
       ['a fractional size', { storage_limit: '1.5G' }, 'storage_limit'],
       ['cpu below 0.1', { cpu_limit: 0.05 }, 'cpu_limit'],
       ['cpu as a string', { cpu_limit: '2' }, 'cpu_limit'],
-      ['cpu above the development cap', { cpu_limit: 3 }, 'cpu_limit'],
-      ['memory above the development cap', { memory_limit: '5G' }, 'memory_limit'],
-      ['storage above the development cap', { storage_limit: '21G' }, 'storage_limit'],
-      ['memory above the staging cap', { instance_type: 'staging', memory_limit: '9G' }, 'memory_limit'],
-      [
-        'storage above the production cap',
-        { instance_type: 'production', storage_limit: '101G' },
-        'storage_limit',
-      ],
+      ['cpu above any plan', { cpu_limit: 8.5 }, 'cpu_limit'],
+      ['storage below the minimum', { storage_limit: '1023M' }, 'storage_limit'],
       ['memory below the minimum', { memory_limit: '128M' }, 'memory_limit'],
       ['an unknown Odoo version', { odoo_version: '15.0' }, 'odoo_version'],
       ['an unknown instance type', { instance_type: 'prod' }, 'instance_type'],
@@ -323,23 +316,24 @@ describe('instance-service: creating instances', () => {
       expect(await instanceRowCount(stack, { tenantId: tenant.id })).toBe(0);
     });
 
-    it('accepts the largest resources of each type', async () => {
-      for (const [type, cpu, memory, storage] of [
-        ['staging', 4, '8G', '50G'],
-        ['production', 8, '16384M', '100G'],
+    it("accepts the plan's ceilings exactly, whatever the instance type", async () => {
+      // basic: 2 CPUs, 4G, 20G per instance (@app/tenancy TENANT_PLAN_CEILINGS)
+      for (const [type, memory] of [
+        ['staging', '4G'],
+        ['production', '4096M'],
       ] as const) {
         const instance = await createInstance(
           stack,
           owner,
           createBody(tenant.id, {
             instance_type: type,
-            cpu_limit: cpu,
+            cpu_limit: 2,
             memory_limit: memory,
-            storage_limit: storage,
+            storage_limit: '20G',
           }),
         );
         created.push(instance.id);
-        expect(instance).toMatchObject({ instance_type: type, cpu_limit: cpu, memory_limit: memory });
+        expect(instance).toMatchObject({ instance_type: type, cpu_limit: 2, memory_limit: memory });
       }
     });
   });
@@ -408,7 +402,8 @@ describe('instance-service: creating instances', () => {
     const owner = await newCustomer(stack);
     const tenant = await newTenant(stack, owner, 'starter');
     const [a, b] = await Promise.all(
-      [createBody(tenant.id), createBody(tenant.id)].map((payload) =>
+      // starter: 1 CPU per instance
+      [createBody(tenant.id, { cpu_limit: 1 }), createBody(tenant.id, { cpu_limit: 1 })].map((payload) =>
         stack.instances.request({
           method: 'POST',
           url: '/api/v1/instances/',
@@ -434,7 +429,7 @@ describe('instance-service: creating instances', () => {
     });
     expectStatus(terminated, 202);
     expect(await tenantUse(owner, tenant)).toBe(0);
-    const next = await createInstance(stack, owner, createBody(tenant.id));
+    const next = await createInstance(stack, owner, createBody(tenant.id, { cpu_limit: 1 }));
     created.push(next.id);
   });
 
@@ -570,7 +565,7 @@ describe('instance-service: creating instances', () => {
         method: 'POST',
         url: '/api/v1/instances/',
         headers: bearer(owner),
-        payload: createBody(tenant.id, { plan_name: 'basic-monthly' }),
+        payload: createBody(tenant.id, { plan_name: 'basic-monthly', cpu_limit: 1 }),
       });
       expectStatus(res, 201);
       const instance = res.json<InstanceBody>();
@@ -594,10 +589,59 @@ describe('instance-service: creating instances', () => {
       expect(await tenantUse(owner, tenant)).toBe(1);
     });
 
+    it("applies the billing plan's entitlements from the start, and refuses limits above them", async () => {
+      const owner = await newCustomer(stack);
+      const tenant = await newTenant(stack, owner);
+      answer = {
+        status: 201,
+        body: {
+          subscription_id: 'sub-2',
+          instance_id: 'x',
+          plan_name: 'standard-monthly',
+          phase: 'TRIAL',
+          state: 'ACTIVE',
+          trial_ends_at: null,
+          entitled: true,
+        },
+      };
+      const res = await killbill.request({
+        method: 'POST',
+        url: '/api/v1/instances/',
+        headers: bearer(owner),
+        payload: createBody(tenant.id, {
+          plan_name: 'standard-monthly',
+          cpu_limit: undefined,
+          memory_limit: undefined,
+          storage_limit: undefined,
+        }),
+      });
+      expectStatus(res, 201);
+      created.push(res.json<InstanceBody>().id);
+      // standard-monthly: 2 CPUs, 4G, 20G (@app/tenancy BILLING_PLAN_CEILINGS), within the basic tenant plan
+      expect(res.json()).toMatchObject({ cpu_limit: 2, memory_limit: '4G', storage_limit: '20G' });
+
+      const before = received.length;
+      const over = createBody(tenant.id, { plan_name: 'basic-monthly', cpu_limit: 2 });
+      const refused = await killbill.request({
+        method: 'POST',
+        url: '/api/v1/instances/',
+        headers: bearer(owner),
+        payload: over,
+      });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({
+        code: 'PLAN_LIMIT_EXCEEDED',
+        details: [{ plan: 'basic / basic-monthly', fields: ['cpu_limit'], ceiling: { cpu_limit: 1 } }],
+      });
+      expect(received.length).toBe(before);
+      expect(await instanceRowCount(stack, { databaseName: over.database_name as string })).toBe(0);
+      expect(await tenantUse(owner, tenant)).toBe(1);
+    });
+
     it('answers 503 and leaves no row and no reservation when billing-service is unreachable', async () => {
       const owner = await newCustomer(stack);
       const tenant = await newTenant(stack, owner);
-      const body = createBody(tenant.id, { plan_name: 'basic-monthly' });
+      const body = createBody(tenant.id, { plan_name: 'basic-monthly', cpu_limit: 1 });
       const res = await unreachable.request({
         method: 'POST',
         url: '/api/v1/instances/',
@@ -655,7 +699,7 @@ describe('instance-service: creating instances', () => {
           method: 'POST',
           url: '/api/v1/instances/',
           headers: bearer(owner),
-          payload: createBody(tenant.id, { plan_name: 'basic-monthly' }),
+          payload: createBody(tenant.id, { plan_name: 'basic-monthly', cpu_limit: 1 }),
         });
         expect(res.statusCode).toBe(409);
         expect(res.json()).toMatchObject({ statusCode: 409, code, message });

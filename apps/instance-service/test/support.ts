@@ -2,7 +2,7 @@ import { Type } from '@nestjs/common';
 import type { LightMyRequestResponse } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { InstanceStatus } from '@app/contracts';
+import type { InstanceStatus, TenantPlan } from '@app/contracts';
 import { InstancesRepository, type InstancePatch } from '@app/instance-data';
 import { LifecycleQueue } from '@app/queue';
 import {
@@ -167,23 +167,38 @@ export interface TestTenant {
   subdomain: string;
 }
 
-/** A fresh tenant owned by `owner` (plan starter: 1 instance; basic: 3). */
+/**
+ * A fresh tenant owned by `owner` (plan starter: 1 instance; basic: 3). Plans are not self-service: the
+ * owner creates it on starter, and the plan is set through tenant-service's internal API as billing would.
+ */
 export async function newTenant(
   stack: Stack,
   owner: TestCustomer,
-  plan: 'starter' | 'basic' | 'professional' = 'basic',
+  plan: TenantPlan = 'basic',
 ): Promise<TestTenant> {
   const subdomain = `t-${randomBytes(5).toString('hex')}`;
   const res = await stack.tenants.request({
     method: 'POST',
     url: '/api/v1/tenants',
     headers: bearer(owner),
-    payload: { name: `Tenant ${subdomain}`, subdomain, plan },
+    payload: { name: `Tenant ${subdomain}`, subdomain },
   });
   expectStatus(res, 201);
   const id = res.json<{ id: string }>().id;
   stack.tenantIds.push(id);
+  if (plan !== 'starter') await setTenantPlan(stack, id, plan);
   return { id, subdomain };
+}
+
+/** PUT /internal/tenants/{id}/plan on tenant-service (what billing or an admin does). */
+export async function setTenantPlan(stack: Stack, tenantId: string, plan: TenantPlan): Promise<void> {
+  const res = await stack.tenants.request({
+    method: 'PUT',
+    url: `/internal/tenants/${tenantId}/plan`,
+    headers: internalHeaders(),
+    payload: { plan, actor: 'test' },
+  });
+  expectStatus(res, 200);
 }
 
 export async function addMember(

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { InstanceDataModule } from '@app/instance-data';
+import { MailModule } from '@app/mail';
 import { ServiceCoreModule } from '@app/platform';
 import { LifecycleQueueModule } from '@app/queue';
 import { envSchema } from './config/env';
@@ -12,6 +13,7 @@ import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service
 import { InstanceLocks } from './lifecycle/instance-locks';
 import { InstanceReconciler } from './lifecycle/instance-reconciler';
 import { InstanceRuntime } from './lifecycle/instance-runtime';
+import { InstanceUsageMeter } from './lifecycle/instance-usage-meter';
 import {
   LIFECYCLE_JOB_HANDLER_CLASSES,
   lifecycleJobHandlersProvider,
@@ -39,11 +41,19 @@ class DockerEngineModule {}
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,
+    InstanceUsageMeter,
     ...LIFECYCLE_JOB_HANDLER_CLASSES,
     lifecycleJobHandlersProvider,
     LifecycleWorker,
   ],
-  exports: [LifecycleWorker, InstanceReconciler, InstanceRuntime, OdooDatabaseProvisioner, SparePool],
+  exports: [
+    LifecycleWorker,
+    InstanceReconciler,
+    InstanceUsageMeter,
+    InstanceRuntime,
+    OdooDatabaseProvisioner,
+    SparePool,
+  ],
 })
 export class InstanceLifecycleModule {}
 
@@ -52,6 +62,7 @@ export class InstanceLifecycleModule {}
     DockerEngineModule,
     ServiceCoreModule.forService({ envSchema, dataSource: dataSourceSpec, extraChecks: [DockerHealthCheck] }),
     InstanceDataModule,
+    MailModule.forRoot(),
     LifecycleQueueModule,
     InstanceLifecycleModule,
   ],

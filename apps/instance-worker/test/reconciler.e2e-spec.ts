@@ -2,7 +2,9 @@ import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lifecycleJobId } from '@app/queue';
+import { MetricsRegistry } from '@app/metrics';
 import { InstanceReconciler } from '../src/lifecycle/instance-reconciler';
+import { InstanceUsageMeter } from '../src/lifecycle/instance-usage-meter';
 import { TenantNetworks } from '../src/lifecycle/tenant-networks';
 import { docker, execIn, LifecycleTestKit, waitFor } from './support/worker-harness';
 
@@ -150,6 +152,43 @@ describe('reconciler and tenant isolation (real Docker)', () => {
       10_000,
     );
     expect((await kit.get(row.id)).status).toBe('suspended');
+  });
+
+  it('re-applies a billing suspension whose desired state was set to running behind the platform’s back', async () => {
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    await kit.instances.requestDesiredState(row.id, 'suspended', { actor: 'billing', source: 'billing' });
+    // The job is the API's to enqueue; here the sweep finds it lost and enqueues it.
+    row = await kit.waitForStatus(row.id, 'suspended');
+    expect(row.suspensionSources).toEqual(['billing']);
+    // A write that bypasses the platform (or an event lost on the way) wants it running again.
+    await kit.dataSource.query(`UPDATE instances SET desired_state = 'running' WHERE id = $1`, [row.id]);
+    await kit.app.app.get(InstanceReconciler).sweep();
+    row = await kit.get(row.id);
+    expect(row).toMatchObject({ desiredState: 'suspended', suspensionSources: ['billing'] });
+    const events = await kit.instances.listEvents(row.id, { order: 'desc', limit: 10 });
+    expect(events).toContainEqual(
+      expect.objectContaining({ actor: 'reconciler', action: 'desired:suspended' }),
+    );
+    // And the instance really stays down.
+    const container = docker.getContainer(row.containerId ?? '');
+    expect((await container.inspect()).State.Running).toBe(false);
+  });
+
+  it('measures each instance’s storage (volume and database), records it and exports the gauge', async () => {
+    const created = await kit.create();
+    const row = await kit.waitForStatus(created.id, 'running');
+    await kit.app.app.get(InstanceUsageMeter).measureAll();
+    const measured = await kit.get(row.id);
+    expect(measured.usageMeasuredAt).toBeInstanceOf(Date);
+    expect(measured.databaseBytes).toBeGreaterThan(0);
+    expect(measured.storageBytes).toEqual(expect.any(Number));
+    const metrics = await kit.app.app.get(MetricsRegistry).registry.metrics();
+    expect(metrics).toMatch(
+      new RegExp(
+        `instance_storage_bytes\\{instance="${row.id}",kind="database"[^}]*\\} ${measured.databaseBytes}\\n`,
+      ),
+    );
   });
 
   it('removes the network of a tenant without instances (once not brand new), keeps those still needed', async () => {

@@ -89,13 +89,23 @@ export class InternalHttpClient implements OnApplicationShutdown {
     return this.request('POST', baseUrl, path, body, schema, options);
   }
 
+  put<T>(
+    baseUrl: string,
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    options: InternalRequestOptions = {},
+  ): Promise<T> {
+    return this.request('PUT', baseUrl, path, body, schema, options);
+  }
+
   /** DELETE; the answer body is ignored (typically 204). */
   async delete(baseUrl: string, path: string, options: InternalRequestOptions = {}): Promise<void> {
     await this.request('DELETE', baseUrl, path, undefined, z.unknown(), options);
   }
 
   private async request<T>(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     baseUrl: string,
     path: string,
     body: unknown,

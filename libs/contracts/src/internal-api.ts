@@ -32,6 +32,22 @@ export interface InternalMembership {
   tenant_status: TenantStatus;
   owner_id: string;
   subdomain: string;
+  /** The tenant's plan: its instance quota and per-instance ceilings (@app/tenancy TENANT_PLAN_CEILINGS). */
+  plan: TenantPlan;
+}
+/** GET /internal/tenants/{tenant_id} → 200, 404 when no such live tenant (for platform admins, not members). */
+export interface InternalTenant {
+  id: string;
+  owner_id: string;
+  subdomain: string;
+  plan: TenantPlan;
+  status: TenantStatus;
+}
+/** PUT /internal/tenants/{tenant_id}/plan {plan, actor} → 200 InternalTenant (billing changes plans here;
+ *  409 PLAN_TOO_SMALL when the tenant has more instances than the plan allows). */
+export interface TenantPlanChangeRequest {
+  plan: TenantPlan;
+  actor: string;
 }
 /** POST /internal/tenants/{tenant_id}/quota/reservations {instance_id} → 201 (or 200 when it already
  *  held one for that instance), 409 code QUOTA_EXCEEDED when the tenant's last slot is taken. */
@@ -66,20 +82,29 @@ export interface DesiredStateRequest {
   desired_state: DesiredState;
   reason: string;
   actor: string;
+  /** Who suspends or lifts (default billing): a source lifts only its own suspension. */
+  source?: 'billing' | 'admin';
 }
+/** Who suspended an instance; the customer may lift only `customer`. */
+export const SUSPENSION_SOURCES = ['billing', 'admin', 'customer'] as const;
+export type SuspensionSource = (typeof SUSPENSION_SOURCES)[number];
 export interface InternalInstanceState {
   id: string;
   tenant_id: string;
   status: InstanceStatus;
   desired_state: DesiredState;
 }
-/** POST /internal/tenants/{tenant_id}/suspend and /resume {reason} → 200 {affected: number} */
+/** POST /internal/tenants/{tenant_id}/suspend and /resume {reason} → 200 {affected: number}: an admin
+ *  suspension (source `admin`) of every live instance, lifted by resume only. */
+/** PUT /internal/tenants/{tenant_id}/plan-ceiling {plan} → 200 {affected}: instances above the tenant plan's
+ *  ceilings are lowered to it (an admin or billing downgrade of the tenant plan). */
 /** GET /internal/customers/{customer_id}/instances/count and /internal/tenants/{tenant_id}/instances/count */
 export interface InstanceCount {
   instance_count: number;
   by_status: Partial<Record<InstanceStatus, number>>;
 }
-/** PUT /internal/instances/{instance_id}/limits {cpu_limit, memory_limit, storage_limit} → 200 */
+/** PUT /internal/instances/{instance_id}/limits {cpu_limit, memory_limit, storage_limit} → 200 (billing:
+ *  the billing plan's entitlements, applied at creation and at every sync). */
 export interface InstanceLimits {
   cpu_limit: number;
   memory_limit: string;
@@ -88,7 +113,8 @@ export interface InstanceLimits {
 
 // ---- billing-service ----
 /** POST /internal/subscriptions → 201 (200 when the instance already has one: idempotent on instance_id).
- *  409 TRIAL_ALREADY_USED when a trial plan is asked for a tenant that had one; 400 UNKNOWN_PLAN. */
+ *  409 TRIAL_ALREADY_USED when a trial plan is asked by a customer (the tenant owner, `customer_id`) who had
+ *  one, in any tenant; 400 UNKNOWN_PLAN. */
 export interface CreateSubscriptionRequest {
   tenant_id: string;
   instance_id: string;

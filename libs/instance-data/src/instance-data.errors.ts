@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import type { InstanceAction, InstanceStatus } from '@app/contracts';
+import type { InstanceAction, InstanceStatus, SuspensionSource } from '@app/contracts';
 import { ALLOWED_ACTIONS } from '@app/contracts';
 import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from '@app/http';
 import type { PendingOperation } from './instance.types';
@@ -66,5 +66,22 @@ export class InvalidActionParametersError extends ValidationFailedError {
 export class InstanceChangedError extends DomainError {
   constructor(message = 'The instance changed concurrently, try again') {
     super(HttpStatus.CONFLICT, 'INSTANCE_CHANGED', message);
+  }
+}
+
+/**
+ * `unsuspend` of a suspension the caller may not lift: billing's (pay the invoices) or an administrator's.
+ * 409 SUSPENDED_BY_BILLING or SUSPENDED_BY_ADMIN; `details[0].suspension_sources` lists who holds it.
+ */
+export class SuspendedByOtherError extends ConflictError {
+  constructor(readonly holding: readonly SuspensionSource[]) {
+    const byBilling = holding.includes('billing');
+    super(
+      byBilling ? 'SUSPENDED_BY_BILLING' : 'SUSPENDED_BY_ADMIN',
+      byBilling
+        ? 'The instance is suspended by billing (unpaid invoices); it resumes when the account is settled'
+        : 'The instance is suspended by an administrator; only an administrator can lift it',
+      [{ suspension_sources: [...holding] }],
+    );
   }
 }

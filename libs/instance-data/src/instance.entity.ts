@@ -1,6 +1,12 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { DesiredState, InstanceStatus } from '@app/contracts';
+import type { DesiredState, InstanceStatus, SuspensionSource } from '@app/contracts';
 import type { InstanceType, JsonValue, OdooVersion, PendingOperation } from './instance.types';
+
+/** bigint columns come back from pg as strings (sizes stay far below 2^53). */
+const bigintTransformer = {
+  to: (value: number | null | undefined): number | null | undefined => value,
+  from: (value: string | null): number | null => (value === null ? null : Number(value)),
+};
 
 /** numeric columns come back from pg as strings. */
 const numericTransformer = {
@@ -114,6 +120,13 @@ export class InstanceEntity {
   @Column({ name: 'pending_operation', type: 'jsonb', nullable: true })
   pendingOperation: PendingOperation | null;
 
+  /**
+   * Who holds the instance suspended. Desired state is `suspended` while this is not empty; a source lifts
+   * only its own entry (the customer only `customer`), and the reconciler re-applies `billing`/`admin`.
+   */
+  @Column({ name: 'suspension_sources', type: 'text', array: true, default: () => "'{}'" })
+  suspensionSources: SuspensionSource[];
+
   @Column({ name: 'status_reason', type: 'text', nullable: true })
   statusReason: string | null;
 
@@ -174,4 +187,21 @@ export class InstanceEntity {
 
   @Column({ name: 'purged_at', type: 'timestamptz', nullable: true })
   purgedAt: Date | null;
+
+  // ---- storage usage (worker) ---------------------------------------------------------------------------
+
+  /** Bytes in the instance's volume (filestore, sessions, addons) at the last measurement. */
+  @Column({ name: 'storage_bytes', type: 'bigint', nullable: true, transformer: bigintTransformer })
+  storageBytes: number | null;
+
+  /** pg_database_size of the instance's database at the last measurement. */
+  @Column({ name: 'database_bytes', type: 'bigint', nullable: true, transformer: bigintTransformer })
+  databaseBytes: number | null;
+
+  @Column({ name: 'usage_measured_at', type: 'timestamptz', nullable: true })
+  usageMeasuredAt: Date | null;
+
+  /** When the 90 % warning was sent for the current crossing; cleared when usage falls back under. */
+  @Column({ name: 'storage_warned_at', type: 'timestamptz', nullable: true })
+  storageWarnedAt: Date | null;
 }

@@ -1,7 +1,7 @@
 /** Any JSON value (what the `json` columns hold). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-import type { InstanceAction, InstanceStatus } from '@app/contracts';
+import type { InstanceAction } from '@app/contracts';
 
 export const ODOO_VERSIONS = ['16.0', '17.0', '18.0'] as const;
 export type OdooVersion = (typeof ODOO_VERSIONS)[number];
@@ -26,7 +26,6 @@ export interface PendingOperation {
   requested_by: string;
   requested_at: string;
 }
-
 
 /**
  * Environment variables of the Odoo container that the platform sets and a customer's `environment_vars`

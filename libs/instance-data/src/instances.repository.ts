@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import type { DesiredState, InstanceAction, InstanceStatus } from '@app/contracts';
+import type { DesiredState, InstanceAction, InstanceStatus, SuspensionSource } from '@app/contracts';
 import { lifecycleJobId, type LifecycleJobParams, type LifecycleJobRequest } from '@app/queue';
 import { InstanceBackupEntity } from './instance-backup.entity';
 import {
@@ -9,6 +9,7 @@ import {
   InstanceNotFoundError,
   InstanceTerminatedError,
   InvalidActionParametersError,
+  SuspendedByOtherError,
 } from './instance-data.errors';
 import { InstanceEventEntity } from './instance-event.entity';
 import { InstanceEntity } from './instance.entity';
@@ -45,6 +46,23 @@ export interface IntentContext {
   actor: string;
   reason?: string | null;
 }
+
+/**
+ * Who acts through the public API: a `suspend` records `suspensionSource` (default `customer`); `unsuspend`
+ * lifts only the sources in `mayLift` (default: `customer` alone).
+ */
+export interface ActionContext extends IntentContext {
+  suspensionSource?: Extract<SuspensionSource, 'customer' | 'admin'>;
+  mayLift?: readonly SuspensionSource[];
+}
+
+/** Another service changing the desired state: it suspends as, and lifts only, `source` (default billing). */
+export interface DesiredStateContext extends IntentContext {
+  source?: Extract<SuspensionSource, 'billing' | 'admin'>;
+}
+
+/** Suspensions the reconciler re-applies when the desired state no longer says suspended. */
+const ENFORCED_SUSPENSION_SOURCES: readonly SuspensionSource[] = ['billing', 'admin'];
 
 /** A recorded intent: the updated row and the job to enqueue (null when nothing is to be done). */
 export interface RecordedIntent {
@@ -122,6 +140,14 @@ type InstanceColumnUpdate = Partial<
 
 const UNIQUE_VIOLATION = '23505';
 
+function withSource(sources: readonly SuspensionSource[], source: SuspensionSource): SuspensionSource[] {
+  return sources.includes(source) ? [...sources] : [...sources, source];
+}
+
+function sameSources(a: readonly SuspensionSource[], b: readonly SuspensionSource[]): boolean {
+  return a.length === b.length && a.every((source) => b.includes(source));
+}
+
 function uniqueConstraint(error: unknown): string | null {
   if (!(error instanceof QueryFailedError)) return null;
   const driverError: unknown = error.driverError;
@@ -159,6 +185,7 @@ export class InstancesRepository {
       appliedGeneration: 0,
       desiredJobId: jobId,
       pendingOperation: null,
+      suspensionSources: [],
       statusReason: options.entitled ? 'entitled: provisioning queued' : 'waiting for entitlement',
       lastError: null,
       image: null,
@@ -178,6 +205,10 @@ export class InstancesRepository {
       terminatedAt: null,
       purgeAfter: null,
       purgedAt: null,
+      storageBytes: null,
+      databaseBytes: null,
+      usageMeasuredAt: null,
+      storageWarnedAt: null,
     } satisfies Omit<InstanceEntity, keyof NewInstance>);
     try {
       await this.dataSource.transaction(async (manager) => {
@@ -313,7 +344,7 @@ export class InstancesRepository {
     id: string,
     action: InstanceAction,
     params: LifecycleJobParams,
-    context: IntentContext,
+    context: ActionContext,
   ): Promise<RecordedIntent & { job: LifecycleJobRequest }> {
     return this.dataSource.transaction(async (manager) => {
       const instance = await this.lockRow(manager, id);
@@ -321,7 +352,18 @@ export class InstancesRepository {
       if (action === 'restore' && plan.params.backup_id) {
         await this.assertRestorableBackup(manager, id, plan.params.backup_id);
       }
-      const recorded = await this.applyIntent(manager, instance, plan, action, context);
+      let sources: SuspensionSource[] | undefined;
+      if (action === 'suspend') {
+        sources = withSource(instance.suspensionSources, context.suspensionSource ?? 'customer');
+      }
+      if (action === 'unsuspend') {
+        const mayLift = context.mayLift ?? ['customer'];
+        const holding = instance.suspensionSources.filter((source) => !mayLift.includes(source));
+        if (holding.length > 0) throw new SuspendedByOtherError(holding);
+        sources = [];
+      }
+      if (action === 'terminate') sources = [];
+      const recorded = await this.applyIntent(manager, instance, plan, action, context, sources);
       if (!recorded.job) throw new Error('an action always produces a job');
       return { instance: recorded.instance, job: recorded.job };
     });
@@ -334,7 +376,7 @@ export class InstancesRepository {
   async requestDesiredState(
     id: string,
     desired: DesiredState,
-    context: IntentContext,
+    context: DesiredStateContext,
   ): Promise<RecordedIntent> {
     return this.dataSource.transaction(async (manager) => {
       const instance = await this.lockRow(manager, id);
@@ -342,9 +384,49 @@ export class InstancesRepository {
         if (desired === 'terminated') return { instance, job: null };
         throw new InstanceTerminatedError();
       }
-      const plan = planDesiredState(instance, desired);
+      const source = context.source ?? 'billing';
+      let sources: SuspensionSource[];
+      if (desired === 'terminated') sources = [];
+      else if (desired === 'suspended') sources = withSource(instance.suspensionSources, source);
+      else sources = instance.suspensionSources.filter((held) => held !== source);
+      // Lifting one suspension while another source still holds the instance: only the record changes.
+      const stillHeld = desired !== 'terminated' && desired !== 'suspended' && sources.length > 0;
+      const plan = stillHeld ? null : planDesiredState(instance, desired);
+      if (!plan) {
+        if (!sameSources(sources, instance.suspensionSources)) {
+          await manager.update(InstanceEntity, { id }, { suspensionSources: sources, updatedAt: new Date() });
+          instance.suspensionSources = sources;
+        }
+        return { instance, job: null };
+      }
+      return this.applyIntent(manager, instance, plan, `desired:${desired}`, context, sources);
+    });
+  }
+
+  /**
+   * Level-triggered suspension: when `billing` or `admin` holds the instance but its desired state says
+   * otherwise (a lost or overridden write), the desired state goes back to `suspended` with a job. Null
+   * job when nothing was to be done.
+   */
+  async reassertSuspension(id: string, context: IntentContext): Promise<RecordedIntent> {
+    return this.dataSource.transaction(async (manager) => {
+      const instance = await this.lockRow(manager, id);
+      const enforced = instance.suspensionSources.filter((s) => ENFORCED_SUSPENSION_SOURCES.includes(s));
+      if (
+        enforced.length === 0 ||
+        instance.desiredState === 'suspended' ||
+        instance.desiredState === 'terminated' ||
+        instance.status === 'terminated' ||
+        instance.status === 'pending'
+      ) {
+        return { instance, job: null };
+      }
+      const plan = planDesiredState(instance, 'suspended');
       if (!plan) return { instance, job: null };
-      return this.applyIntent(manager, instance, plan, `desired:${desired}`, context);
+      return this.applyIntent(manager, instance, plan, 'desired:suspended', {
+        ...context,
+        reason: context.reason ?? `suspension by ${enforced.join(', ')} re-applied`,
+      });
     });
   }
 
@@ -467,6 +549,28 @@ export class InstancesRepository {
     await this.dataSource.getRepository(InstanceEntity).update({ id }, { ...patch, updatedAt: new Date() });
   }
 
+  /**
+   * Records a storage measurement (the worker's). `warned` sets or clears the time of the 90 % warning for
+   * the current crossing; undefined leaves it.
+   */
+  async recordUsage(
+    id: string,
+    usage: {
+      storageBytes: number | null;
+      databaseBytes: number | null;
+      measuredAt: Date;
+      warned?: Date | null;
+    },
+  ): Promise<void> {
+    const update: InstanceColumnUpdate = {
+      storageBytes: usage.storageBytes,
+      databaseBytes: usage.databaseBytes,
+      usageMeasuredAt: usage.measuredAt,
+    };
+    if (usage.warned !== undefined) update.storageWarnedAt = usage.warned;
+    await this.dataSource.getRepository(InstanceEntity).update({ id }, update);
+  }
+
   /** Every instance whose data may still exist: the reconciler's working set. */
   async listUnpurged(): Promise<InstanceEntity[]> {
     return this.dataSource
@@ -521,6 +625,7 @@ export class InstancesRepository {
     plan: PlannedIntent,
     action: string,
     context: IntentContext,
+    suspensionSources?: SuspensionSource[],
   ): Promise<RecordedIntent> {
     const generation = instance.generation + 1;
     const jobId = lifecycleJobId(instance.id, plan.jobName, generation);
@@ -531,6 +636,7 @@ export class InstancesRepository {
       previousStatus: plan.previousStatus,
       updatedAt: now,
     };
+    if (suspensionSources !== undefined) update.suspensionSources = suspensionSources;
     if (plan.operation === 'clear') {
       update.pendingOperation = null;
     } else if (plan.operation) {

@@ -3,6 +3,7 @@ export interface MailTemplates {
   welcome: { first_name: string; login_url: string };
   verify_email: { first_name: string; verification_url: string; expires_in_hours: number };
   password_reset: { first_name: string; reset_url: string; expires_in_minutes: number };
+  storage_warning: { instance_name: string; used_percent: number; used: string; limit: string };
 }
 
 export type MailTemplateName = keyof MailTemplates;
@@ -73,6 +74,15 @@ const renderers: { [K in MailTemplateName]: (vars: MailTemplates[K]) => Rendered
       paragraphs: ['Someone (hopefully you) asked to reset the password of your account.'],
       action: { label: 'Choose a new password', url: v.reset_url },
       footer: `This link expires in ${v.expires_in_minutes} minutes and works once. If you did not ask for it, ignore this message: your password stays the same.`,
+    }),
+  storage_warning: (v) =>
+    layout({
+      subject: `${v.instance_name} has used ${v.used_percent}% of its storage`,
+      greeting: 'Hello,',
+      paragraphs: [
+        `Your Odoo instance ${v.instance_name} uses ${v.used} of its ${v.limit} of storage (files and database).`,
+        'At 100 % backups, restores and upgrades are refused until usage is back under the limit. Remove data you no longer need, or move to a plan with more storage.',
+      ],
     }),
 };
 

@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
 import { DesiredState } from '@app/contracts';
+import { clampToCeiling, fieldsAboveCeiling } from '@app/tenancy';
 import { AccountSnapshot, BillingAccountsRepository } from '../accounts/billing-accounts.repository';
 import { AdvisoryLocks } from '../common/advisory-lock';
 import { isUuid } from '../common/ids';
@@ -10,7 +11,11 @@ import { CoalescingQueue } from '../common/coalescing-queue';
 import { counter } from '../common/metrics';
 import { Semaphore } from '../common/semaphore';
 import type { Config } from '../config/env';
-import { InstanceNotFoundError, InstanceServiceClient } from '../integrations/instance-service.client';
+import {
+  BillingInstanceView,
+  InstanceNotFoundError,
+  InstanceServiceClient,
+} from '../integrations/instance-service.client';
 import { KillBillClient } from '../killbill/killbill.client';
 import { CLEAR_OVERDUE_STATE, KbOverdueState, KbSubscription } from '../killbill/killbill.types';
 import { BillingMailService } from '../notifications/billing-mail.service';
@@ -213,13 +218,18 @@ export class EntitlementSyncService {
     const target = entitlementOf(subscription, overdue);
     result.entitlement = target;
 
-    if (target !== 'terminated' && target !== null && row.planName !== subscription.planName) {
-      await this.instances.setLimits(instanceId, await this.plans.entitlementsFor(subscription.planName));
-      result.limits_set = true;
-    }
     if (target) {
       try {
-        result.desired_state_set = await this.applyDesiredState(instanceId, target, reason);
+        const instance = await this.instances.get(instanceId);
+        if (!instance) throw new InstanceNotFoundError(instanceId);
+        if (target !== 'terminated') {
+          result.limits_set = await this.applyLimits(
+            instance,
+            subscription.planName,
+            row.planName !== subscription.planName,
+          );
+        }
+        result.desired_state_set = await this.applyDesiredState(instance, target, reason);
       } catch (error) {
         if (!(error instanceof InstanceNotFoundError)) throw error;
         if (target === 'terminated') {
@@ -274,26 +284,54 @@ export class EntitlementSyncService {
   }
 
   /**
+   * The plan's entitlements are the instance's ceilings, level-triggered: a plan change sets them, and at
+   * every sync limits above them (created before billing applied them, or a downgrade) are lowered to them.
+   */
+  private async applyLimits(
+    instance: BillingInstanceView,
+    planName: string,
+    planChanged: boolean,
+  ): Promise<boolean> {
+    if (instance.desired_state === 'terminated') return false;
+    const entitled = await this.plans.entitlementsFor(planName);
+    if (planChanged) {
+      await this.instances.setLimits(instance.id, entitled);
+      return true;
+    }
+    const { cpu_limit, memory_limit, storage_limit } = instance;
+    if (cpu_limit === undefined || memory_limit === undefined || storage_limit === undefined) return false;
+    const current = { cpu_limit, memory_limit, storage_limit };
+    const ceiling = { ...entitled, max_instances: 1 };
+    if (fieldsAboveCeiling(current, ceiling).length === 0) return false;
+    await this.instances.setLimits(instance.id, clampToCeiling(current, ceiling));
+    return true;
+  }
+
+  /**
    * Moves the instance's desired state towards the entitlement, without overriding the customer: an
    * entitled instance the customer stopped stays stopped, and a terminated instance is never brought back.
-   * `running` is (re)sent while the instance is still `pending`: that is what entitles it.
+   * `running` is (re)sent while the instance is still `pending`: that is what entitles it. Billing records
+   * its own suspension even on an instance someone else suspended, and lifts only its own.
    */
   private async applyDesiredState(
-    instanceId: string,
+    instance: BillingInstanceView,
     target: Exclude<Entitlement, 'pending'>,
     reason: string,
   ): Promise<DesiredState | null> {
-    const instance = await this.instances.get(instanceId);
-    if (!instance) throw new InstanceNotFoundError(instanceId);
     if (instance.desired_state === 'terminated') return null;
+    const heldByBilling = instance.suspension_sources?.includes('billing') ?? true;
     let desired: DesiredState | null = null;
     if (target === 'running') {
-      if (instance.status === 'pending' || instance.desired_state === 'suspended') desired = 'running';
-    } else if (instance.desired_state !== target) {
-      desired = target;
+      if (instance.status === 'pending' || (instance.desired_state === 'suspended' && heldByBilling)) {
+        desired = 'running';
+      }
+    } else if (target === 'suspended') {
+      if (instance.desired_state !== 'suspended' || !heldByBilling) desired = 'suspended';
+    } else {
+      desired = 'terminated';
     }
     if (!desired) return null;
-    await this.instances.setDesiredState(instanceId, desired, `billing: ${reason}`);
+    await this.instances.setDesiredState(instance.id, desired, `billing: ${reason}`);
     return desired;
   }
 }

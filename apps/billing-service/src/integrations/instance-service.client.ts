@@ -7,6 +7,8 @@ import {
   INSTANCE_STATUSES,
   InstanceLimits,
   InternalInstanceState,
+  SUSPENSION_SOURCES,
+  type SuspensionSource,
 } from '@app/contracts';
 import type { Config } from '../config/env';
 import { InternalApiClient } from './internal-api.client';
@@ -16,7 +18,15 @@ const instanceStateSchema = z.looseObject({
   tenant_id: z.string(),
   status: z.enum(INSTANCE_STATUSES),
   desired_state: z.enum(DESIRED_STATES),
+  cpu_limit: z.number().optional(),
+  memory_limit: z.string().optional(),
+  storage_limit: z.string().optional(),
+  suspension_sources: z.array(z.enum(SUSPENSION_SOURCES)).optional(),
 });
+
+/** What billing reads of an instance: its state, and (from instance-service) its limits and suspensions. */
+export type BillingInstanceView = InternalInstanceState &
+  Partial<InstanceLimits> & { suspension_sources?: SuspensionSource[] };
 
 /** The instance does not exist in instance-service (deleted, or not committed yet). */
 export class InstanceNotFoundError extends Error {
@@ -39,7 +49,7 @@ export class InstanceServiceClient {
   }
 
   /** GET /internal/instances/{id}; null when unknown. */
-  async get(instanceId: string): Promise<InternalInstanceState | null> {
+  async get(instanceId: string): Promise<BillingInstanceView | null> {
     return this.api.call('GET', this.baseUrl, `/internal/instances/${instanceId}`, instanceStateSchema, {
       allowNotFound: true,
     });

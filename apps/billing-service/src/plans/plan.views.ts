@@ -1,6 +1,6 @@
 import { InstanceLimits } from '@app/contracts';
+import type { PlanCeiling } from '@app/tenancy';
 import type { KbCatalog, KbCatalogPhase } from '../killbill/killbill.types';
-import { PlanEntitlementEntity } from './plan-entitlement.entity';
 
 export interface PlanView {
   name: string;
@@ -13,8 +13,13 @@ export interface PlanView {
   entitlements: InstanceLimits | null;
 }
 
-export function limitsOf(row: PlanEntitlementEntity): InstanceLimits {
-  return { cpu_limit: row.cpuLimit, memory_limit: row.memoryLimit, storage_limit: row.storageLimit };
+/** A billing plan's per-instance entitlements: its ceilings (@app/tenancy BILLING_PLAN_CEILINGS). */
+export function limitsOf(ceiling: PlanCeiling): InstanceLimits {
+  return {
+    cpu_limit: ceiling.cpu_limit,
+    memory_limit: ceiling.memory_limit,
+    storage_limit: ceiling.storage_limit,
+  };
 }
 
 function priceIn(phase: KbCatalogPhase | undefined, currency: string): number | null {
@@ -56,8 +61,8 @@ export function plansFromCatalog(
   );
 }
 
-/** Without a billing provider the plans are the entitlement rows: no price, no trial. */
-export function plansFromEntitlements(rows: PlanEntitlementEntity[]): PlanView[] {
+/** Without a billing provider the plans are the entitlement table: no price, no trial. */
+export function plansFromEntitlements(rows: { planName: string; ceiling: PlanCeiling }[]): PlanView[] {
   return rows
     .map((row) => ({
       name: row.planName,
@@ -67,7 +72,7 @@ export function plansFromEntitlements(rows: PlanEntitlementEntity[]): PlanView[]
       currency: null,
       trial_length: 0,
       trial_time_unit: null,
-      entitlements: limitsOf(row),
+      entitlements: limitsOf(row.ceiling),
     }))
     .sort((a, b) => a.entitlements.cpu_limit - b.entitlements.cpu_limit || a.name.localeCompare(b.name));
 }

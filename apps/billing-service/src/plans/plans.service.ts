@@ -2,12 +2,16 @@ import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
 import { InstanceLimits } from '@app/contracts';
 import { DomainError, NotFoundError } from '@app/http';
-import { Clock } from '../common/clock';
+import { BILLING_PLAN_CEILINGS, BILLING_PLANS, isBillingPlan } from '@app/tenancy';
 import type { Config } from '../config/env';
 import { KillBillClient } from '../killbill/killbill.client';
 import type { KbCatalog } from '../killbill/killbill.types';
-import { PlanEntitlementsRepository } from './plan-entitlements.repository';
 import { limitsOf, plansFromCatalog, plansFromEntitlements, PlanView } from './plan.views';
+
+const ENTITLEMENT_ROWS = BILLING_PLANS.map((planName) => ({
+  planName,
+  ceiling: BILLING_PLAN_CEILINGS[planName],
+}));
 
 export class UnknownPlanError extends DomainError {
   constructor(planName: string) {
@@ -19,7 +23,7 @@ export class UnknownPlanError extends DomainError {
 
 const CATALOG_TTL_MS = 60_000;
 
-/** The plans on sale: Kill Bill's catalog (trial, price) joined with the entitlements in the billing DB. */
+/** The plans on sale: Kill Bill's catalog (trial, price) joined with the plan ceilings of @app/tenancy. */
 @Injectable()
 export class PlansService {
   private catalog: { versions: KbCatalog[]; at: number } | null = null;
@@ -27,14 +31,11 @@ export class PlansService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: Config,
     private readonly killbill: KillBillClient,
-    private readonly entitlements: PlanEntitlementsRepository,
-    private readonly clock: Clock,
   ) {}
 
   async list(): Promise<PlanView[]> {
-    const rows = await this.entitlements.current(this.clock.now());
-    if (this.config.BILLING_PROVIDER === 'none') return plansFromEntitlements(rows);
-    const limits = new Map(rows.map((row) => [row.planName, limitsOf(row)]));
+    if (this.config.BILLING_PROVIDER === 'none') return plansFromEntitlements(ENTITLEMENT_ROWS);
+    const limits = new Map(ENTITLEMENT_ROWS.map((row) => [row.planName, limitsOf(row.ceiling)]));
     return plansFromCatalog(await this.catalogVersions(), limits, this.config.KILLBILL_CURRENCY);
   }
 
@@ -45,10 +46,11 @@ export class PlansService {
     return plan;
   }
 
-  async entitlementsFor(planName: string): Promise<InstanceLimits> {
-    const row = await this.entitlements.currentFor(planName, this.clock.now());
-    if (!row) throw new NotFoundError(`Plan ${planName}`, 'UNKNOWN_PLAN');
-    return limitsOf(row);
+  entitlementsFor(planName: string): Promise<InstanceLimits> {
+    if (!isBillingPlan(planName)) {
+      return Promise.reject(new NotFoundError(`Plan ${planName}`, 'UNKNOWN_PLAN'));
+    }
+    return Promise.resolve(limitsOf(BILLING_PLAN_CEILINGS[planName]));
   }
 
   /** Forget the cached catalog (after an upload). */

@@ -27,13 +27,13 @@ import { PlansService } from '../plans/plans.service';
 import { SubscriptionEntity } from './subscription.entity';
 import { subscriptionSummary, subscriptionView, SubscriptionView } from './subscription.views';
 import { SubscriptionsRepository } from './subscriptions.repository';
-import { TenantTrialsRepository } from './tenant-trials.repository';
+import { CustomerTrialsRepository } from './customer-trials.repository';
 
 export class TrialAlreadyUsedError extends ConflictError {
   constructor() {
     super(
       'TRIAL_ALREADY_USED',
-      'This tenant has already had its free trial; choose a plan without trial or skip the trial',
+      'This customer account has already had its free trial; choose a plan without trial or skip the trial',
     );
   }
 }
@@ -68,7 +68,7 @@ export class SubscriptionsService {
     @Inject(APP_CONFIG) private readonly config: Config,
     private readonly killbill: KillBillClient,
     private readonly subscriptions: SubscriptionsRepository,
-    private readonly trials: TenantTrialsRepository,
+    private readonly trials: CustomerTrialsRepository,
     private readonly accounts: AccountsService,
     private readonly accountRows: BillingAccountsRepository,
     private readonly plans: PlansService,
@@ -83,7 +83,8 @@ export class SubscriptionsService {
 
   /**
    * One subscription per instance (bundle externalKey = instance id) on the tenant's account, idempotent on
-   * the instance. A plan with a trial takes the tenant's one trial for life first (a unique key, so two
+   * the instance. A plan with a trial takes the customer's one trial for life first, whatever the tenant
+   * (`customerId` is the tenant owner; a unique key, so two
    * concurrent requests cannot both get one); if Kill Bill certainly did not create the subscription, the
    * trial is given back.
    */
@@ -114,7 +115,10 @@ export class SubscriptionsService {
     }
 
     const useTrial = plan.trial_length > 0 && !command.skipTrial;
-    if (useTrial && !(await this.trials.claim(command.tenantId, command.instanceId, plan.name))) {
+    if (
+      useTrial &&
+      !(await this.trials.claim(command.customerId, command.tenantId, command.instanceId, plan.name))
+    ) {
       throw new TrialAlreadyUsedError();
     }
     let stage: CreateStage = 'before_create';
@@ -164,7 +168,7 @@ export class SubscriptionsService {
       return { subscription, created: inserted };
     } catch (error) {
       if (useTrial && this.certainlyNotCreated(stage, error)) {
-        await this.trials.release(command.tenantId, command.instanceId);
+        await this.trials.release(command.customerId, command.instanceId);
       }
       throw this.translate(error);
     }

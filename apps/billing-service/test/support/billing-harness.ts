@@ -109,13 +109,13 @@ export async function startBilling(
 const TABLES = [
   'billing_accounts',
   'subscriptions',
-  'tenant_trials',
+  'customer_trials',
   'killbill_inbox',
   'mail_outbox',
   'killbill_config',
 ];
 
-/** Empties the billing test database (tables kept; plan entitlements kept) before a suite boots billing. */
+/** Empties the billing test database (tables kept) before a suite boots billing. */
 export async function resetBillingDatabase(): Promise<void> {
   const env = serviceTestEnv('billing-service');
   const client = new Client({

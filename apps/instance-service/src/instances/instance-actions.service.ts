@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import type { InstanceAction } from '@app/contracts';
-import { DomainError, ValidationFailedError } from '@app/http';
+import { ConflictError, DomainError, ValidationFailedError } from '@app/http';
+import { sizeInBytes } from '@app/tenancy';
 import { InstancesRepository } from '@app/instance-data';
 import type { LifecycleJobParams } from '@app/queue';
 import { InstanceMetrics } from '../common/instance-metrics';
 import { QuotaSlots } from '../tenants/quota-slots';
-import { TenantAccessPolicy } from '../tenants/tenant-access';
+import { TenantAccessPolicy, TenantSuspendedError } from '../tenants/tenant-access';
 import type { ActionAcceptedDto } from './instance.dto';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
 
@@ -24,6 +25,19 @@ const PARAMETERS: Record<InstanceAction, readonly (keyof LifecycleJobParams)[]> 
   upgrade: ['version'],
   terminate: [],
 };
+
+/** What a suspended tenant's instances refuse: nothing may come back up, change or be copied. */
+const REFUSED_WHILE_TENANT_SUSPENDED: readonly InstanceAction[] = [
+  'start',
+  'restart',
+  'unsuspend',
+  'backup',
+  'restore',
+  'upgrade',
+];
+
+/** What a full instance refuses until its storage is back under the limit (each writes more data). */
+const REFUSED_AT_STORAGE_LIMIT: readonly InstanceAction[] = ['backup', 'restore', 'upgrade'];
 
 function invalid(field: string, problem: string): ValidationFailedError {
   return new ValidationFailedError(`parameters.${field}: ${problem}`, [
@@ -82,13 +96,36 @@ export class InstanceActionsService {
   ): Promise<ActionAcceptedDto> {
     const { action } = request;
     const instance = await this.instances.getById(id);
-    await this.access.check(user, instance.tenantId, 'instances:operate', 'Instance');
+    const access = await this.access.check(user, instance.tenantId, 'instances:operate', 'Instance');
     let recorded;
     try {
       const params = actionParameters(action, request.parameters);
+      if (REFUSED_AT_STORAGE_LIMIT.includes(action)) {
+        const used = (instance.storageBytes ?? 0) + (instance.databaseBytes ?? 0);
+        const limit = sizeInBytes(instance.storageLimit);
+        if (used >= limit) {
+          throw new ConflictError(
+            'STORAGE_LIMIT_EXCEEDED',
+            `The instance uses all of its ${instance.storageLimit} of storage; ${action} is refused until it is back under`,
+            [
+              {
+                storage_bytes: instance.storageBytes,
+                database_bytes: instance.databaseBytes,
+                limit_bytes: limit,
+              },
+            ],
+          );
+        }
+      }
+      if (REFUSED_WHILE_TENANT_SUSPENDED.includes(action)) {
+        const tenant = await this.access.tenantState(instance.tenantId, access, 'Instance');
+        if (tenant.status === 'suspended') throw new TenantSuspendedError(`${action} is refused`);
+      }
       recorded = await this.instances.requestAction(id, action, params, {
         actor: user.id,
         reason: `${action} requested through the API`,
+        suspensionSource: access.suspensionSource,
+        mayLift: access.mayLift,
       });
     } catch (error) {
       if (error instanceof DomainError) this.metrics.actions.inc({ action, outcome: 'rejected' });

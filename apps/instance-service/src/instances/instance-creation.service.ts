@@ -19,14 +19,16 @@ import { AbandonedInstancesRepository } from './abandoned-instances.repository';
 import { AdminPasswordIssuer } from './admin-password';
 import type { CreatedInstanceResponseDto, CreateInstanceDto } from './instance.dto';
 import { instanceView } from './instance.views';
+import { assertWithinCeiling, BILLING_PLAN_CEILINGS, clampToCeiling, isBillingPlan } from '@app/tenancy';
 import {
-  assertWithinCaps,
+  assertResourceMinimums,
   subdomainFromDatabaseName,
   type InstanceType,
   type OdooVersion,
   type ResourceLimits,
 } from './instance-rules';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
+import { instanceCeiling } from './plan-ceilings';
 
 const DEFAULTS: { odoo_version: OdooVersion; instance_type: InstanceType } & ResourceLimits = {
   odoo_version: '17.0',
@@ -84,12 +86,19 @@ export class InstanceCreationService {
     requestId?: string,
   ): Promise<CreatedInstanceResponseDto> {
     const instanceType = dto.instance_type ?? DEFAULTS.instance_type;
-    const limits: ResourceLimits = {
-      cpu_limit: dto.cpu_limit ?? DEFAULTS.cpu_limit,
-      memory_limit: dto.memory_limit ?? DEFAULTS.memory_limit,
-      storage_limit: dto.storage_limit ?? DEFAULTS.storage_limit,
+    const billingPlan = dto.plan_name && isBillingPlan(dto.plan_name) ? dto.plan_name : null;
+    // A billing plan's entitlements apply from the start; without one, the platform's defaults.
+    const base: ResourceLimits = billingPlan ? BILLING_PLAN_CEILINGS[billingPlan] : DEFAULTS;
+    const requested: Partial<ResourceLimits> = {
+      cpu_limit: dto.cpu_limit,
+      memory_limit: dto.memory_limit,
+      storage_limit: dto.storage_limit,
     };
-    assertWithinCaps(instanceType, limits);
+    assertResourceMinimums({
+      cpu_limit: requested.cpu_limit ?? base.cpu_limit,
+      memory_limit: requested.memory_limit ?? base.memory_limit,
+      storage_limit: requested.storage_limit ?? base.storage_limit,
+    });
 
     // The name checks are read-only and run while tenant-service answers; their outcome is only looked at
     // once the caller's access is established (a stranger learns nothing about names).
@@ -100,11 +109,21 @@ export class InstanceCreationService {
         : this.instances.isSubdomainAvailable(dto.subdomain).then((free) => (free ? dto.subdomain : null)),
     ]);
     names.catch(() => undefined); // awaited below unless access is refused first
-    const { membership } = await this.access.check(user, dto.tenant_id, 'instances:operate', 'Tenant');
-    if (membership && membership.tenant_status !== 'active') {
-      if (membership.tenant_status === 'deleted') throw new NotFoundError('Tenant');
+    const access = await this.access.check(user, dto.tenant_id, 'instances:operate', 'Tenant');
+    const tenant = await this.access.tenantState(dto.tenant_id, access, 'Tenant');
+    if (tenant.status !== 'active') {
+      if (tenant.status === 'deleted') throw new NotFoundError('Tenant');
       throw new ConflictError('TENANT_SUSPENDED', 'The tenant is suspended; no instance can be created');
     }
+    // Above the plan: 409 before anything is written (no slot, no row). Unset fields take what the plan allows.
+    const { plan, ceiling } = instanceCeiling(tenant.plan, billingPlan);
+    const allowed = clampToCeiling(base, ceiling);
+    const limits: ResourceLimits = {
+      cpu_limit: requested.cpu_limit ?? allowed.cpu_limit,
+      memory_limit: requested.memory_limit ?? allowed.memory_limit,
+      storage_limit: requested.storage_limit ?? allowed.storage_limit,
+    };
+    assertWithinCeiling(plan, limits, ceiling);
     const [databaseNameFree, subdomain] = await names;
     if (!databaseNameFree) throw new InstanceNameTakenError('database_name');
     if (!subdomain) throw new InstanceNameTakenError('subdomain');
@@ -157,7 +176,7 @@ export class InstanceCreationService {
 
     let instance = recorded.instance;
     if (!entitled && dto.plan_name) {
-      await this.subscribe(user, instance, dto.plan_name, membership?.owner_id, requestId);
+      await this.subscribe(user, instance, dto.plan_name, tenant.ownerId, requestId);
       // Billing may have entitled it already (PUT /internal/instances/{id}/desired-state during the call).
       instance = (await this.instances.findById(id)) ?? instance;
     }

@@ -3,7 +3,7 @@ import {
   environmentVarProblems,
   isForbiddenEnvVar,
   isReservedDatabaseName,
-  resourceCapProblems,
+  resourceMinimumProblems,
   sizeInMiB,
   subdomainFromDatabaseName,
   subdomainProblem,
@@ -15,28 +15,10 @@ describe('instance rules', () => {
     expect(sizeInMiB('2G')).toBe(2048);
   });
 
-  it('applies the caps of each instance type, and the minimums', () => {
-    const ok = { cpu_limit: 2, memory_limit: '4G', storage_limit: '20G' };
-    expect(resourceCapProblems('development', ok)).toEqual([]);
-    expect(resourceCapProblems('development', { ...ok, cpu_limit: 2.01 }).map((p) => p.field)).toEqual([
-      'cpu_limit',
-    ]);
-    expect(resourceCapProblems('development', { ...ok, memory_limit: '4097M' }).map((p) => p.field)).toEqual([
-      'memory_limit',
-    ]);
+  it("holds limits to the minimums an instance needs (ceilings are the plan's)", () => {
+    expect(resourceMinimumProblems({ cpu_limit: 8, memory_limit: '16G', storage_limit: '100G' })).toEqual([]);
     expect(
-      resourceCapProblems('staging', { cpu_limit: 4, memory_limit: '8G', storage_limit: '50G' }),
-    ).toEqual([]);
-    expect(
-      resourceCapProblems('staging', { cpu_limit: 5, memory_limit: '9G', storage_limit: '51G' }).map(
-        (p) => p.field,
-      ),
-    ).toEqual(['cpu_limit', 'memory_limit', 'storage_limit']);
-    expect(
-      resourceCapProblems('production', { cpu_limit: 8, memory_limit: '16G', storage_limit: '100G' }),
-    ).toEqual([]);
-    expect(
-      resourceCapProblems('production', { cpu_limit: 1, memory_limit: '255M', storage_limit: '1023M' }).map(
+      resourceMinimumProblems({ cpu_limit: 1, memory_limit: '255M', storage_limit: '1023M' }).map(
         (p) => p.field,
       ),
     ).toEqual(['memory_limit', 'storage_limit']);

@@ -1,10 +1,18 @@
 /**
- * What a valid instance looks like: the original's rules (reference §1.3, validators.py) plus the per-type
- * resource caps, the reserved names that would collide with the platform, and the environment variables
+ * What a valid instance looks like: the original's rules (reference §1.3, validators.py) plus the resource
+ * minimums (the ceilings are the plan's, in @app/tenancy), the reserved names that would collide with the platform, and the environment variables
  * a customer must not be able to set. Pure functions, shared by the DTOs and the services.
  */
 
 import { ValidationFailedError } from '@app/http';
+import {
+  BILLING_PLAN_CEILINGS,
+  fieldsAboveCeiling,
+  sizeInMiB,
+  TENANT_PLAN_CEILINGS,
+  type InstanceResources,
+  type PlanCeiling,
+} from '@app/tenancy';
 import {
   INSTANCE_TYPES,
   isReservedDatabaseName as isReservedByInstanceData,
@@ -16,23 +24,24 @@ import {
 
 export { INSTANCE_TYPES, ODOO_VERSIONS, type InstanceType, type OdooVersion };
 
-export interface ResourceCaps {
-  cpu: number;
-  memoryMiB: number;
-  storageMiB: number;
-}
+export { sizeInMiB };
 
 const GIB = 1024;
 
-/** Upper bounds per instance type (the tenant-era original's caps: CPUs, GB of memory, GB of storage). */
-export const RESOURCE_CAPS: Record<InstanceType, ResourceCaps> = {
-  development: { cpu: 2, memoryMiB: 4 * GIB, storageMiB: 20 * GIB },
-  staging: { cpu: 4, memoryMiB: 8 * GIB, storageMiB: 50 * GIB },
-  production: { cpu: 8, memoryMiB: 16 * GIB, storageMiB: 100 * GIB },
-};
-
+/** The absolute bounds a limit can take; what a tenant may have is its plan's ceiling (@app/tenancy). */
 export const CPU_LIMIT_MIN = 0.1;
-export const CPU_LIMIT_MAX = 8;
+const ALL_CEILINGS: PlanCeiling[] = [
+  ...Object.values(TENANT_PLAN_CEILINGS),
+  ...Object.values(BILLING_PLAN_CEILINGS),
+];
+/** The largest of every plan's ceilings: nothing above it can be sold, so it is a 400 whoever asks. */
+const LARGEST_CEILING: PlanCeiling = ALL_CEILINGS.reduce((a, b) => ({
+  max_instances: Math.max(a.max_instances, b.max_instances),
+  cpu_limit: Math.max(a.cpu_limit, b.cpu_limit),
+  memory_limit: sizeInMiB(a.memory_limit) >= sizeInMiB(b.memory_limit) ? a.memory_limit : b.memory_limit,
+  storage_limit: sizeInMiB(a.storage_limit) >= sizeInMiB(b.storage_limit) ? a.storage_limit : b.storage_limit,
+}));
+export const CPU_LIMIT_MAX = LARGEST_CEILING.cpu_limit;
 /** Below this Odoo cannot even start its workers. */
 export const MEMORY_LIMIT_MIN_MIB = 256;
 export const STORAGE_LIMIT_MIN_MIB = GIB;
@@ -40,57 +49,43 @@ export const STORAGE_LIMIT_MIN_MIB = GIB;
 /** `<int>M` or `<int>G`, as the original accepted (it upper-cased the unit first). */
 export const RESOURCE_SIZE_PATTERN = /^[1-9][0-9]{0,6}[MG]$/;
 
-/** The size in MiB of a value that matches RESOURCE_SIZE_PATTERN. */
-export function sizeInMiB(size: string): number {
-  const amount = Number(size.slice(0, -1));
-  return size.endsWith('G') ? amount * GIB : amount;
-}
-
 export interface FieldProblem {
   field: string;
   problems: string[];
 }
 
-export interface ResourceLimits {
-  cpu_limit: number;
-  memory_limit: string;
-  storage_limit: string;
-}
+export type ResourceLimits = InstanceResources;
 
-/** Problems of `limits` against the caps of `type` (formats are checked by the DTOs before). */
-export function resourceCapProblems(type: InstanceType, limits: ResourceLimits): FieldProblem[] {
-  const caps = RESOURCE_CAPS[type];
-  const problems: FieldProblem[] = [];
-  if (limits.cpu_limit > caps.cpu) {
-    problems.push({ field: 'cpu_limit', problems: [`cpu_limit must be at most ${caps.cpu} for ${type}`] });
-  }
-  const memory = sizeInMiB(limits.memory_limit);
-  if (memory > caps.memoryMiB) {
-    problems.push({
-      field: 'memory_limit',
-      problems: [`memory_limit must be at most ${caps.memoryMiB / GIB}G for ${type}`],
-    });
-  } else if (memory < MEMORY_LIMIT_MIN_MIB) {
+/**
+ * Limits below what an instance needs to run, or above what any plan sells (formats are checked by the
+ * DTOs before). What one tenant may have is its plan's ceiling: a 409, checked by the services.
+ */
+export function resourceMinimumProblems(limits: ResourceLimits): FieldProblem[] {
+  const problems: FieldProblem[] = fieldsAboveCeiling(limits, LARGEST_CEILING).map((field) => ({
+    field,
+    problems: [`${field} must be at most ${String(LARGEST_CEILING[field])} (the largest plan)`],
+  }));
+  if (
+    sizeInMiB(limits.memory_limit) < MEMORY_LIMIT_MIN_MIB &&
+    !problems.some((p) => p.field === 'memory_limit')
+  ) {
     problems.push({
       field: 'memory_limit',
       problems: [`memory_limit must be at least ${MEMORY_LIMIT_MIN_MIB}M`],
     });
   }
-  const storage = sizeInMiB(limits.storage_limit);
-  if (storage > caps.storageMiB) {
-    problems.push({
-      field: 'storage_limit',
-      problems: [`storage_limit must be at most ${caps.storageMiB / GIB}G for ${type}`],
-    });
-  } else if (storage < STORAGE_LIMIT_MIN_MIB) {
+  if (
+    sizeInMiB(limits.storage_limit) < STORAGE_LIMIT_MIN_MIB &&
+    !problems.some((p) => p.field === 'storage_limit')
+  ) {
     problems.push({ field: 'storage_limit', problems: ['storage_limit must be at least 1G'] });
   }
   return problems;
 }
 
-/** 400 VALIDATION_FAILED with one entry per field over (or under) its bound. */
-export function assertWithinCaps(type: InstanceType, limits: ResourceLimits): void {
-  const problems = resourceCapProblems(type, limits);
+/** 400 VALIDATION_FAILED with one entry per field out of bounds (a plan's own ceiling is a 409). */
+export function assertResourceMinimums(limits: ResourceLimits): void {
+  const problems = resourceMinimumProblems(limits);
   if (problems.length > 0) {
     throw new ValidationFailedError(
       problems.map((p) => `${p.field}: ${p.problems.join(', ')}`).join('; '),

@@ -4,8 +4,10 @@ import { InstancesRepository, InstanceTerminatedError } from '@app/instance-data
 import { TenantAccessPolicy } from '../tenants/tenant-access';
 import type { InstanceResponseDto, UpdateInstanceDto } from './instance.dto';
 import { instanceView } from './instance.views';
-import { assertWithinCaps, type ResourceLimits } from './instance-rules';
+import { assertWithinCeiling } from '@app/tenancy';
+import { assertResourceMinimums, type ResourceLimits } from './instance-rules';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
+import { instanceCeiling } from './plan-ceilings';
 
 /** PUT /api/v1/instances/{id}: name and description in place, limits through an apply_limits job. */
 @Injectable()
@@ -16,10 +18,13 @@ export class InstanceUpdatesService {
     private readonly dispatcher: LifecycleDispatcher,
   ) {}
 
-  /** Checks everything before writing anything: a 400 (caps) or 409 (terminated) changes nothing. */
+  /**
+   * Checks everything before writing anything: a 400 (minimums), 409 PLAN_LIMIT_EXCEEDED (above the tenant's
+   * plan or the instance's billing plan) or 409 (terminated) changes nothing.
+   */
   async update(user: AuthenticatedUser, id: string, dto: UpdateInstanceDto): Promise<InstanceResponseDto> {
     let instance = await this.instances.getById(id);
-    await this.access.check(user, instance.tenantId, 'instances:operate', 'Instance');
+    const access = await this.access.check(user, instance.tenantId, 'instances:operate', 'Instance');
     if (instance.status === 'terminated' || instance.desiredState === 'terminated') {
       throw new InstanceTerminatedError();
     }
@@ -32,7 +37,12 @@ export class InstanceUpdatesService {
       limits.cpu_limit !== instance.cpuLimit ||
       limits.memory_limit !== instance.memoryLimit ||
       limits.storage_limit !== instance.storageLimit;
-    if (limitsChanged) assertWithinCaps(instance.instanceType, limits);
+    if (limitsChanged) {
+      assertResourceMinimums(limits);
+      const tenant = await this.access.tenantState(instance.tenantId, access, 'Instance');
+      const { plan, ceiling } = instanceCeiling(tenant.plan, instance.planName);
+      assertWithinCeiling(plan, limits, ceiling);
+    }
 
     if (dto.name !== undefined || dto.description !== undefined) {
       instance = await this.instances.updateDetails(id, { name: dto.name, description: dto.description });

@@ -23,9 +23,11 @@ import {
   DESIRED_STATES,
   INSTANCE_ACTIONS,
   INSTANCE_STATUSES,
+  SUSPENSION_SOURCES,
   type DesiredState,
   type InstanceAction,
   type InstanceStatus,
+  type SuspensionSource,
 } from '@app/contracts';
 import {
   addonListProblems,
@@ -343,6 +345,15 @@ export class EventsQueryDto {
 
 // ---- responses (OpenAPI) ----
 
+export class InstanceUsageDto {
+  @ApiProperty({ nullable: true, type: Number, description: "Bytes in the instance's volume" })
+  storage_bytes: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: "pg_database_size of the instance's database" })
+  database_bytes: number | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'null: not measured yet' })
+  measured_at: string | null;
+}
+
 export class InstanceResponseDto {
   @ApiProperty({ format: 'uuid' }) id: string;
   @ApiProperty({ format: 'uuid' }) tenant_id: string;
@@ -379,6 +390,14 @@ export class InstanceResponseDto {
   @ApiProperty({ nullable: true, type: String, description: 'Set while the status is error' })
   error_message: string | null;
   @ApiProperty({ nullable: true, type: String }) status_reason: string | null;
+  @ApiProperty({
+    enum: SUSPENSION_SOURCES,
+    isArray: true,
+    description: 'Who holds the instance suspended; the customer may lift only `customer`',
+  })
+  suspension_sources: SuspensionSource[];
+  @ApiProperty({ type: InstanceUsageDto, description: 'Storage as the worker last measured it' })
+  usage: InstanceUsageDto;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) started_at: string | null;
   @ApiProperty({ format: 'date-time' }) created_at: string;
   @ApiProperty({ format: 'date-time' }) updated_at: string;

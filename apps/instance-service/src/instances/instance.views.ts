@@ -36,6 +36,12 @@ export function instanceView(instance: InstanceEntity): InstanceResponseDto {
     internal_url: instance.internalUrl,
     error_message: instance.status === 'error' ? (instance.lastError ?? instance.statusReason) : null,
     status_reason: instance.statusReason,
+    suspension_sources: [...instance.suspensionSources],
+    usage: {
+      storage_bytes: instance.storageBytes,
+      database_bytes: instance.databaseBytes,
+      measured_at: iso(instance.usageMeasuredAt),
+    },
     started_at: iso(instance.startedAt),
     created_at: instance.createdAt.toISOString(),
     updated_at: instance.updatedAt.toISOString(),

@@ -65,7 +65,7 @@ export class InstancesController {
   @ApiForbiddenResponse({ description: 'Your role in the tenant cannot create instances' })
   @ApiConflictResponse({
     description:
-      "QUOTA_EXCEEDED, SUBDOMAIN_TAKEN, DATABASE_NAME_TAKEN, TENANT_SUSPENDED; with a plan_name, billing-service's refusal as it gave it (TRIAL_ALREADY_USED, ACCOUNT_OVERDUE, BILLING_DISABLED, …)",
+      "QUOTA_EXCEEDED, PLAN_LIMIT_EXCEEDED (limits above the plan; details name the ceiling), SUBDOMAIN_TAKEN, DATABASE_NAME_TAKEN, TENANT_SUSPENDED; with a plan_name, billing-service's refusal as it gave it (TRIAL_ALREADY_USED, ACCOUNT_OVERDUE, BILLING_DISABLED, …)",
   })
   @ApiServiceUnavailableResponse({
     description: 'tenant-service or billing-service unavailable; nothing created',

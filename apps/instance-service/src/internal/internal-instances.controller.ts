@@ -8,6 +8,7 @@ import {
   InstanceCountDto,
   InternalInstanceStateDto,
   InternalLimitsDto,
+  TenantPlanCeilingDto,
   TenantSuspensionDto,
 } from './internal.dto';
 import { InternalInstancesService } from './internal-instances.service';
@@ -63,6 +64,13 @@ export class InternalInstancesController {
   @ApiOkResponse({ type: AffectedDto })
   resumeTenant(@Param('tenantId', uuid) tenantId: string, @Body() dto: TenantSuspensionDto) {
     return this.internal.resumeTenant(tenantId, dto.reason, dto.actor ?? 'tenant-service');
+  }
+
+  @Put('tenants/:tenantId/plan-ceiling')
+  @ApiOperation({ summary: "Lower the tenant's instances above its (new) plan's per-instance ceilings" })
+  @ApiOkResponse({ type: AffectedDto })
+  planCeiling(@Param('tenantId', uuid) tenantId: string, @Body() dto: TenantPlanCeilingDto) {
+    return this.internal.applyTenantPlanCeiling(tenantId, dto.plan);
   }
 
   @Get('customers/:customerId/instances/count')

@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { DesiredState, InstanceCount, InternalInstanceState } from '@app/contracts';
+import type {
+  DesiredState,
+  InstanceCount,
+  InternalInstanceState,
+  SuspensionSource,
+  TenantPlan,
+} from '@app/contracts';
 import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
+import { clampToCeiling, fieldsAboveCeiling } from '@app/tenancy';
 import { InstanceMetrics } from '../common/instance-metrics';
 import { LifecycleDispatcher } from '../instances/lifecycle-dispatcher';
-import { assertWithinCaps } from '../instances/instance-rules';
+import { assertResourceMinimums } from '../instances/instance-rules';
+import { instanceCeiling } from '../instances/plan-ceilings';
 import { QuotaSlots } from '../tenants/quota-slots';
 import type { DesiredStateDto, InternalLimitsDto } from './internal.dto';
 
@@ -19,6 +27,7 @@ export interface InternalInstanceView extends InternalInstanceState {
   storage_limit: string;
   external_url: string | null;
   generation: number;
+  suspension_sources: SuspensionSource[];
 }
 
 function internalView(instance: InstanceEntity): InternalInstanceView {
@@ -36,6 +45,7 @@ function internalView(instance: InstanceEntity): InternalInstanceView {
     storage_limit: instance.storageLimit,
     external_url: instance.externalUrl,
     generation: instance.generation,
+    suspension_sources: [...instance.suspensionSources],
   };
 }
 
@@ -59,7 +69,13 @@ export class InternalInstancesService {
 
   /** Idempotent; `running` on a pending instance entitles it (provisioning starts). */
   async setDesiredState(id: string, dto: DesiredStateDto): Promise<InternalInstanceView> {
-    const { instance } = await this.changeDesiredState(id, dto.desired_state, dto.actor, dto.reason);
+    const { instance } = await this.changeDesiredState(
+      id,
+      dto.desired_state,
+      dto.actor,
+      dto.reason,
+      dto.source ?? 'billing',
+    );
     return internalView(instance);
   }
 
@@ -68,8 +84,9 @@ export class InternalInstancesService {
     desired: DesiredState,
     actor: string,
     reason: string,
+    source: 'billing' | 'admin',
   ): Promise<{ instance: InstanceEntity; changed: boolean }> {
-    const recorded = await this.instances.requestDesiredState(id, desired, { actor, reason });
+    const recorded = await this.instances.requestDesiredState(id, desired, { actor, reason, source });
     if (recorded.job) {
       await this.dispatcher.dispatch(recorded.job);
       this.metrics.actions.inc({ action: `desired:${desired}`, outcome: 'queued' });
@@ -78,9 +95,9 @@ export class InternalInstancesService {
     return { instance: recorded.instance, changed: recorded.job !== null };
   }
 
-  /** Plan limits from billing: the absolute bounds apply (not the per-type caps a customer is held to). */
+  /** Plan limits from billing (its plan's entitlements, @app/tenancy): only the minimums are checked here. */
   async setLimits(id: string, dto: InternalLimitsDto): Promise<InternalInstanceView> {
-    assertWithinCaps('production', dto);
+    assertResourceMinimums(dto);
     const recorded = await this.instances.requestLimitsChange(
       id,
       { cpuLimit: dto.cpu_limit, memoryLimit: dto.memory_limit, storageLimit: dto.storage_limit },
@@ -93,35 +110,71 @@ export class InternalInstancesService {
     return internalView(recorded.instance);
   }
 
-  /** Every live instance of the tenant wants `suspended`; each remembers the state it returns to. */
+  /**
+   * An administrator's suspension of every live instance of the tenant (source `admin`, recorded even on an
+   * instance already suspended by someone else); each remembers the state it returns to.
+   */
   async suspendTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
     let affected = 0;
     for (const instance of await this.liveInstancesOf(tenantId)) {
-      if (instance.desiredState === 'suspended' || instance.desiredState === 'terminated') continue;
+      if (instance.desiredState === 'terminated' || instance.suspensionSources.includes('admin')) continue;
       const { changed } = await this.changeDesiredState(
         instance.id,
         'suspended',
         actor,
         `tenant suspended: ${reason}`,
+        'admin',
       );
       if (changed) affected++;
     }
     return { affected };
   }
 
-  /** Instances that want `suspended` go back to what they wanted before (running or stopped). */
+  /**
+   * Lifts the administrator's suspension: instances go back to what they wanted before (running or
+   * stopped) unless billing or the customer still holds them suspended.
+   */
   async resumeTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
     let affected = 0;
     for (const instance of await this.liveInstancesOf(tenantId)) {
-      if (instance.desiredState !== 'suspended') continue;
+      if (instance.desiredState !== 'suspended' && !instance.suspensionSources.includes('admin')) continue;
       const back: DesiredState = instance.previousStatus === 'stopped' ? 'stopped' : 'running';
       const { changed } = await this.changeDesiredState(
         instance.id,
         back,
         actor,
         `tenant resumed: ${reason}`,
+        'admin',
       );
       if (changed) affected++;
+    }
+    return { affected };
+  }
+
+  /** A tenant plan downgrade: every live instance above the plan's per-instance ceilings is lowered to them. */
+  async applyTenantPlanCeiling(tenantId: string, plan: TenantPlan): Promise<{ affected: number }> {
+    let affected = 0;
+    for (const instance of await this.liveInstancesOf(tenantId)) {
+      if (instance.desiredState === 'terminated') continue;
+      const current = {
+        cpu_limit: instance.cpuLimit,
+        memory_limit: instance.memoryLimit,
+        storage_limit: instance.storageLimit,
+      };
+      const { plan: label, ceiling } = instanceCeiling(plan, instance.planName);
+      if (fieldsAboveCeiling(current, ceiling).length === 0) continue;
+      const lowered = clampToCeiling(current, ceiling);
+      const recorded = await this.instances.requestLimitsChange(
+        instance.id,
+        {
+          cpuLimit: lowered.cpu_limit,
+          memoryLimit: lowered.memory_limit,
+          storageLimit: lowered.storage_limit,
+        },
+        { actor: 'tenant-service', reason: `plan ${label}: limits lowered to its ceilings` },
+      );
+      if (recorded.job) await this.dispatcher.dispatch(recorded.job);
+      affected++;
     }
     return { affected };
   }

@@ -1,7 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { DESIRED_STATES, INSTANCE_STATUSES, type DesiredState, type InstanceStatus } from '@app/contracts';
+import {
+  DESIRED_STATES,
+  INSTANCE_STATUSES,
+  TENANT_PLANS,
+  type DesiredState,
+  type InstanceStatus,
+  type TenantPlan,
+} from '@app/contracts';
 import { CPU_LIMIT_MAX, CPU_LIMIT_MIN, RESOURCE_SIZE_PATTERN } from '../instances/instance-rules';
 
 const UpperCase = () =>
@@ -24,6 +31,22 @@ export class DesiredStateDto {
   @IsString()
   @Length(1, 100)
   actor: string;
+
+  @ApiPropertyOptional({
+    enum: ['billing', 'admin'],
+    default: 'billing',
+    description: 'Who suspends or lifts: a source lifts only its own suspension',
+  })
+  @IsOptional()
+  @IsIn(['billing', 'admin'], { message: 'source must be billing or admin' })
+  source?: 'billing' | 'admin';
+}
+
+/** PUT /internal/tenants/{tenant_id}/plan-ceiling. */
+export class TenantPlanCeilingDto {
+  @ApiProperty({ enum: TENANT_PLANS })
+  @IsIn(TENANT_PLANS, { message: `plan must be one of ${TENANT_PLANS.join(', ')}` })
+  plan: TenantPlan;
 }
 
 /** PUT /internal/instances/{id}/limits (contracts: InstanceLimits). */

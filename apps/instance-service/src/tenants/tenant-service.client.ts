@@ -8,6 +8,7 @@ import {
   TENANT_STATUSES,
   type CustomerTenantSummary,
   type InternalMembership,
+  type InternalTenant,
   type QuotaReservation,
 } from '@app/contracts';
 import { ConflictError, DependencyUnavailableError, NotFoundError } from '@app/http';
@@ -20,6 +21,15 @@ const membershipSchema: z.ZodType<InternalMembership> = z.object({
   tenant_status: z.enum(TENANT_STATUSES),
   owner_id: z.string(),
   subdomain: z.string(),
+  plan: z.enum(TENANT_PLANS),
+});
+
+const tenantSchema: z.ZodType<InternalTenant> = z.object({
+  id: z.string(),
+  owner_id: z.string(),
+  subdomain: z.string(),
+  plan: z.enum(TENANT_PLANS),
+  status: z.enum(TENANT_STATUSES),
 });
 
 const reservationSchema: z.ZodType<QuotaReservation> = z.object({
@@ -73,6 +83,20 @@ export class TenantServiceClient {
         this.baseUrl,
         `/internal/tenants/${encodeURIComponent(tenantId)}/members/${encodeURIComponent(userId)}`,
         membershipSchema,
+      );
+    } catch (error) {
+      if (error instanceof InternalCallError && error.status === 404) return null;
+      throw this.unavailable(error);
+    }
+  }
+
+  /** The tenant (plan, status, owner), or null when there is no such live tenant. */
+  async tenant(tenantId: string): Promise<InternalTenant | null> {
+    try {
+      return await this.http.get(
+        this.baseUrl,
+        `/internal/tenants/${encodeURIComponent(tenantId)}`,
+        tenantSchema,
       );
     } catch (error) {
       if (error instanceof InternalCallError && error.status === 404) return null;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config';
 import { instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
+import { mailEnv } from '@app/mail';
 import { queueEnv } from '@app/queue';
 
 /** Inside a container the worker reaches Odoo containers differently (no published ports). */
@@ -38,6 +39,7 @@ const envObject = z.object({
   ...commonEnv.shape,
   ...postgresEnv.shape,
   ...redisEnv.shape,
+  ...mailEnv.shape,
   ...instanceSecretsEnv.shape,
   ...queueEnv.shape,
   /** Health and metrics only: the worker has no public API. */
@@ -111,6 +113,8 @@ const envObject = z.object({
   /** Jobs run at once; they mostly wait (Docker, Odoo's boot), so this can exceed the CPU count. */
   WORKER_CONCURRENCY: positiveInt(16),
   RECONCILE_INTERVAL_MS: positiveInt(30_000),
+  /** How often each instance's storage (volume bytes + pg_database_size) is measured. */
+  USAGE_INTERVAL_MS: positiveInt(300_000),
   /** A job of a worker that died (SIGKILL) is taken over after about this long. */
   QUEUE_LOCK_DURATION_MS: positiveInt(30_000),
   QUEUE_STALLED_INTERVAL_MS: positiveInt(15_000),

@@ -701,6 +701,19 @@ export class DockerRuntime {
   }
 
   /** Throws `DockerConflictError` while a container (even a stopped one) uses the volume. */
+  /** Bytes used by each local volume (`docker system df`); volumes the engine could not size are absent. */
+  async volumeSizes(): Promise<Map<string, number>> {
+    const df = (await this.call('volumeSizes', () => this.docker.df())) as {
+      Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] | null;
+    };
+    const sizes = new Map<string, number>();
+    for (const volume of df.Volumes ?? []) {
+      const size = volume.UsageData?.Size;
+      if (typeof size === 'number' && size >= 0) sizes.set(volume.Name, size);
+    }
+    return sizes;
+  }
+
   async removeVolume(name: string): Promise<VolumeRemoval> {
     try {
       await this.docker.getVolume(name).remove();

@@ -20,6 +20,8 @@ const OBSERVED_STATUSES: readonly InstanceStatus[] = ['running', 'stopped', 'sus
 
 /**
  * Converges what is recorded with what exists:
+ * - suspensions: an instance billing or an admin holds suspended whose desired state says otherwise (a lost
+ *   or overridden write) wants `suspended` again, from the recorded source (level-triggered);
  * - lost work: a desired-state intent newer than what the worker applied, or a pending operation, whose
  *   job is not in the queue, is enqueued again under the same deterministic id; a purge that is due too;
  * - drift: Docker events (start, die, stop, destroy, oom) and a periodic sweep make the status follow a
@@ -71,6 +73,7 @@ export class InstanceReconciler {
     const rows = await this.instances.listUnpurged();
     for (const row of rows) {
       try {
+        await this.reassertSuspension(row);
         await this.requeueLostWork(row);
         await this.enqueueDuePurge(row);
         await this.followContainer(row, ACTOR_SWEEP, 'periodic sweep');
@@ -118,6 +121,21 @@ export class InstanceReconciler {
       ACTOR_DOCKER,
       `docker ${event.action}${event.exitCode !== undefined ? ` (exit ${event.exitCode})` : ''}`,
     );
+  }
+
+  /** Billing and admin suspensions hold whatever happened to the desired state; the job converges it. */
+  private async reassertSuspension(row: InstanceEntity): Promise<void> {
+    const enforced = row.suspensionSources.some((source) => source === 'billing' || source === 'admin');
+    if (!enforced || row.desiredState === 'suspended' || row.desiredState === 'terminated') return;
+    const recorded = await this.instances.reassertSuspension(row.id, {
+      actor: ACTOR_SWEEP,
+      reason: `suspended by ${row.suspensionSources.join(', ')}: desired state was ${row.desiredState}`,
+    });
+    if (!recorded.job) return;
+    Object.assign(row, recorded.instance);
+    await this.queue.enqueue(recorded.job);
+    this.metrics.reconciler.inc({ kind: 'suspension_reapplied' });
+    this.logger.warn(`instance ${row.id}: suspension by ${row.suspensionSources.join(', ')} re-applied`);
   }
 
   private async requeueLostWork(row: InstanceEntity): Promise<void> {

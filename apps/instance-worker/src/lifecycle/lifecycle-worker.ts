@@ -14,6 +14,7 @@ import { ContainerDbEndpoint } from './container-db-endpoint';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceReconciler } from './instance-reconciler';
 import { InstanceRuntime } from './instance-runtime';
+import { InstanceUsageMeter } from './instance-usage-meter';
 import { LIFECYCLE_JOB_HANDLERS } from './lifecycle-job-handlers';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -42,6 +43,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly backups: InstanceBackupsService,
     private readonly reconciler: InstanceReconciler,
+    private readonly usage: InstanceUsageMeter,
     private readonly runtime: InstanceRuntime,
     private readonly instances: InstancesRepository,
     private readonly metrics: LifecycleMetrics,
@@ -83,6 +85,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     await this.starting?.catch(() => undefined);
     this.metrics.consuming.set(0);
     await this.reconciler.stop();
+    await this.usage.stop();
     await this.spares.stop();
     await this.consumer.close(this.config.SHUTDOWN_TIMEOUT_MS);
     await this.responder.close();
@@ -113,6 +116,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     await this.consumer.start();
     this.responder.start();
     this.reconciler.start();
+    this.usage.start();
     this.spares.start();
     this.started = true;
     this.metrics.consuming.set(1);

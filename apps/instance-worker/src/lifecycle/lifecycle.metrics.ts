@@ -12,6 +12,7 @@ export class LifecycleMetrics {
   readonly reconciler: Counter<'kind'>;
   readonly consuming: Gauge;
   readonly sparesReady: Gauge<'odoo_version'>;
+  readonly storageBytes: Gauge<'instance' | 'kind'>;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -77,6 +78,16 @@ export class LifecycleMetrics {
           name: 'odoo_spares_ready',
           help: 'Spare Odoo databases ready to be adopted by a new instance, by Odoo version (ODOO_SPARE_POOL)',
           labelNames: ['odoo_version'],
+          registers,
+        }),
+    );
+    this.storageBytes = existing(
+      'instance_storage_bytes',
+      () =>
+        new Gauge({
+          name: 'instance_storage_bytes',
+          help: 'Storage an instance uses at the last measurement: kind volume (its data volume) or database (pg_database_size)',
+          labelNames: ['instance', 'kind'],
           registers,
         }),
     );

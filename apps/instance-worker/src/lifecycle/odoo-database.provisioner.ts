@@ -53,6 +53,17 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
   }
 
   /** Connects and checks the role is what it must be (not superuser, can create roles and databases). */
+  /** pg_database_size of the instance's database; null when it does not exist (yet, or any more). */
+  async databaseSize(database: string): Promise<number | null> {
+    const { rows } = await this.pool.query<{ size: string | null }>(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)
+              THEN pg_database_size($1)::text END AS size`,
+      [database],
+    );
+    const size = rows[0]?.size;
+    return size === null || size === undefined ? null : Number(size);
+  }
+
   async verify(): Promise<void> {
     const { rows } = await this.pool.query<{
       rolsuper: boolean;

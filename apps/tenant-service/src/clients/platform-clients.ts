@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { INSTANCE_STATUSES, InstanceCount, InternalUser } from '@app/contracts';
+import { INSTANCE_STATUSES, InstanceCount, InternalUser, type TenantPlan } from '@app/contracts';
 import { APP_CONFIG } from '@app/config';
 import { InternalCallError, InternalHttpClient } from '@app/auth';
 import { DependencyUnavailableError } from '@app/http';
@@ -87,6 +87,19 @@ export class InstanceServiceClient {
     const path = `/internal/tenants/${tenantId}/${suspended ? 'suspend' : 'resume'}`;
     const result = await this.call(() =>
       this.http.post(this.config.INSTANCE_SERVICE_URL, path, { reason }, affected),
+    );
+    return result.affected;
+  }
+
+  /** Lowers the tenant's instances above the plan's per-instance ceilings (returns how many changed). */
+  async applyPlanCeiling(tenantId: string, plan: TenantPlan): Promise<number> {
+    const result = await this.call(() =>
+      this.http.put(
+        this.config.INSTANCE_SERVICE_URL,
+        `/internal/tenants/${tenantId}/plan-ceiling`,
+        { plan },
+        affected,
+      ),
     );
     return result.affected;
   }

@@ -1,8 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InternalOnly } from '@app/auth';
-import { QuotaReservationDto } from '../tenants/tenant.dto';
+import { QuotaReservationDto, TenantPlanChangeDto } from '../tenants/tenant.dto';
 import { TenantsService } from '../tenants/tenants.service';
 
 const uuid = new ParseUUIDPipe();
@@ -17,6 +28,16 @@ export class InternalTenantsController {
   @Get('tenants/:tenantId/members/:userId')
   membership(@Param('tenantId', uuid) tenantId: string, @Param('userId', uuid) userId: string) {
     return this.tenants.membership(tenantId, userId);
+  }
+
+  @Get('tenants/:tenantId')
+  tenant(@Param('tenantId', uuid) tenantId: string) {
+    return this.tenants.internalTenant(tenantId);
+  }
+
+  @Put('tenants/:tenantId/plan')
+  setPlan(@Param('tenantId', uuid) tenantId: string, @Body() body: TenantPlanChangeDto) {
+    return this.tenants.setPlan(tenantId, body.plan);
   }
 
   @Post('tenants/:tenantId/quota/reservations')

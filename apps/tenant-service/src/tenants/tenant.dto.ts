@@ -33,7 +33,11 @@ export class CreateTenantDto {
   @MaxLength(63)
   subdomain: string;
 
-  @ApiPropertyOptional({ enum: TENANT_PLANS, default: 'starter' })
+  @ApiPropertyOptional({
+    enum: TENANT_PLANS,
+    default: 'starter',
+    description: 'Only starter for customers (403 PLAN_NOT_SELF_SERVICE); any plan for platform admins',
+  })
   @IsOptional()
   @IsIn(TENANT_PLANS)
   plan?: TenantPlan;
@@ -47,10 +51,26 @@ export class UpdateTenantDto {
   @Length(1, 100)
   name?: string;
 
-  @ApiPropertyOptional({ enum: TENANT_PLANS })
+  @ApiPropertyOptional({
+    enum: TENANT_PLANS,
+    description:
+      'Platform admins only (403 PLAN_NOT_SELF_SERVICE for members); billing uses the internal API',
+  })
   @IsOptional()
   @IsIn(TENANT_PLANS)
   plan?: TenantPlan;
+}
+
+/** PUT /internal/tenants/{id}/plan (contracts: TenantPlanChangeRequest). */
+export class TenantPlanChangeDto {
+  @ApiProperty({ enum: TENANT_PLANS })
+  @IsIn(TENANT_PLANS)
+  plan: TenantPlan;
+
+  @ApiProperty({ example: 'billing-service' })
+  @IsString()
+  @Length(1, 100)
+  actor: string;
 }
 
 export class PageQueryDto {

@@ -28,12 +28,29 @@ function isUniqueViolation(error: unknown, constraint?: string): boolean {
 export class TenantsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  /**
+   * Creates the tenant with `owner` as its owner; null when the owner already owns `maxOwned` live tenants
+   * (checked under a per-owner transaction lock, so concurrent creates cannot both pass). No limit: null.
+   */
   async createWithOwner(
     input: { name: string; subdomain: string; plan: TenantPlan },
     owner: { id: string; email: string },
-  ) {
+    maxOwned: number | null,
+  ): Promise<TenantEntity | null> {
     try {
       return await this.db.transaction(async (tx) => {
+        if (maxOwned !== null) {
+          await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tenant-owner:' || $1))`, [owner.id]);
+          const owned = await tx
+            .getRepository(TenantEntity)
+            .createQueryBuilder('t')
+            .where('t.owner_id = :ownerId AND t.status <> :deleted', {
+              ownerId: owner.id,
+              deleted: 'deleted',
+            })
+            .getCount();
+          if (owned >= maxOwned) return null;
+        }
         const tenant = await tx
           .getRepository(TenantEntity)
           .save(

@@ -3,14 +3,17 @@ import type { AuthenticatedUser } from '@app/auth';
 import type {
   CustomerTenantSummary,
   InternalMembership,
+  InternalTenant,
   QuotaReservation,
   TenantPlan,
   TenantRole,
 } from '@app/contracts';
-import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from '@app/http';
+import { APP_CONFIG } from '@app/config';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationFailedError } from '@app/http';
 import { assertTenantPermission, PLAN_INSTANCE_LIMITS, TenantPermission } from '@app/tenancy';
-import { HttpStatus } from '@nestjs/common';
+import { HttpStatus, Inject } from '@nestjs/common';
 import { InstanceServiceClient, UserDirectoryClient } from '../clients/platform-clients';
+import type { Config } from '../config/env';
 import { TenantEntity, TenantMemberEntity } from './tenant.entity';
 import { TenantsRepository } from './tenants.repository';
 import { subdomainProblem } from './subdomain';
@@ -39,6 +42,26 @@ export function tenantView(tenant: TenantEntity, extra: { role?: TenantRole | nu
   };
 }
 
+/** The plan a customer may choose for themselves: the default one. Others come from billing or an admin. */
+export const SELF_SERVICE_PLAN: TenantPlan = 'starter';
+
+export class PlanNotSelfServiceError extends ForbiddenError {
+  constructor() {
+    super(
+      'PLAN_NOT_SELF_SERVICE',
+      'The plan of a tenant is changed through billing or by an administrator, not by its members',
+    );
+  }
+}
+
+export class TenantLimitReachedError extends ConflictError {
+  constructor(limit: number) {
+    super('TENANT_LIMIT_REACHED', `A customer may own at most ${limit} tenants`, [
+      { max_tenants_per_customer: limit },
+    ]);
+  }
+}
+
 export function memberView(m: TenantMemberEntity) {
   return { user_id: m.userId, email: m.email, role: m.role, joined_at: m.createdAt.toISOString() };
 }
@@ -51,6 +74,7 @@ export class TenantsService {
     private readonly tenants: TenantsRepository,
     private readonly users: UserDirectoryClient,
     private readonly instances: InstanceServiceClient,
+    @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
   /** Loads a live tenant and checks the caller's permission in it (404 for strangers, 403 for weak roles). */
@@ -67,7 +91,15 @@ export class TenantsService {
     const problem = subdomainProblem(input.subdomain);
     if (problem)
       throw new ValidationFailedError(`subdomain ${problem}`, [{ field: 'subdomain', problems: [problem] }]);
-    const tenant = await this.tenants.createWithOwner({ ...input, plan: input.plan ?? 'starter' }, user);
+    const plan = input.plan ?? SELF_SERVICE_PLAN;
+    const isAdmin = user.role === 'admin';
+    if (plan !== SELF_SERVICE_PLAN && !isAdmin) throw new PlanNotSelfServiceError();
+    const tenant = await this.tenants.createWithOwner(
+      { ...input, plan },
+      user,
+      isAdmin ? null : this.config.MAX_TENANTS_PER_CUSTOMER,
+    );
+    if (!tenant) throw new TenantLimitReachedError(this.config.MAX_TENANTS_PER_CUSTOMER);
     return tenantView(tenant, { role: 'owner', used: 0 });
   }
 
@@ -95,18 +127,52 @@ export class TenantsService {
     return tenantView(tenant, { role, used: await this.tenants.reservationCount(tenant.id) });
   }
 
+  /** Name by its owner; the plan only by a platform admin (403 for members: billing uses the internal API). */
   async update(user: AuthenticatedUser, tenantId: string, patch: { name?: string; plan?: TenantPlan }) {
     const { tenant, role } = await this.access(tenantId, user, 'tenant:update');
+    const planChanges = patch.plan !== undefined && patch.plan !== tenant.plan;
+    if (planChanges && user.role !== 'admin') throw new PlanNotSelfServiceError();
+    if (patch.plan !== undefined && planChanges) await this.changePlan(tenant, patch.plan);
+    if (patch.name !== undefined) await this.tenants.update(tenant.id, { name: patch.name });
+    const updated = (await this.tenants.findLive(tenant.id)) as TenantEntity;
+    return tenantView(updated, { role, used: await this.tenants.reservationCount(tenant.id) });
+  }
+
+  /**
+   * Sets the tenant's plan (admin or billing). Refused when the tenant has more instances than the plan
+   * allows; instances above the new plan's per-instance ceilings are lowered by instance-service.
+   */
+  private async changePlan(tenant: TenantEntity, plan: TenantPlan): Promise<void> {
     const used = await this.tenants.reservationCount(tenant.id);
-    if (patch.plan && tenant.maxInstancesOverride === null && PLAN_INSTANCE_LIMITS[patch.plan] < used) {
+    if (tenant.maxInstancesOverride === null && PLAN_INSTANCE_LIMITS[plan] < used) {
       throw new ConflictError(
         'PLAN_TOO_SMALL',
-        `Plan "${patch.plan}" allows ${PLAN_INSTANCE_LIMITS[patch.plan]} instances but the tenant has ${used}`,
+        `Plan "${plan}" allows ${PLAN_INSTANCE_LIMITS[plan]} instances but the tenant has ${used}`,
       );
     }
-    await this.tenants.update(tenant.id, patch);
-    const updated = (await this.tenants.findLive(tenant.id)) as TenantEntity;
-    return tenantView(updated, { role, used });
+    // Instances first: if instance-service cannot be reached nothing changes (503, retry).
+    if (used > 0) await this.instances.applyPlanCeiling(tenant.id, plan);
+    await this.tenants.update(tenant.id, { plan });
+  }
+
+  /** PUT /internal/tenants/{id}/plan: billing sets the plan. */
+  async setPlan(tenantId: string, plan: TenantPlan): Promise<InternalTenant> {
+    const tenant = await this.tenants.findLive(tenantId);
+    if (!tenant) throw new NotFoundError('Tenant');
+    if (plan !== tenant.plan) await this.changePlan(tenant, plan);
+    return this.internalTenant(tenantId);
+  }
+
+  async internalTenant(tenantId: string): Promise<InternalTenant> {
+    const tenant = await this.tenants.findLive(tenantId);
+    if (!tenant) throw new NotFoundError('Tenant');
+    return {
+      id: tenant.id,
+      owner_id: tenant.ownerId,
+      subdomain: tenant.subdomain,
+      plan: tenant.plan,
+      status: tenant.status,
+    };
   }
 
   /** Soft delete, refused while any instance of the tenant is not terminated. */
@@ -227,6 +293,7 @@ export class TenantsService {
       tenant_status: found.tenant.status,
       owner_id: found.tenant.ownerId,
       subdomain: found.tenant.subdomain,
+      plan: found.tenant.plan,
     };
   }
 
