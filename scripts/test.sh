@@ -7,7 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Test settings: .env.example's defaults, unless the environment says otherwise.
 source scripts/env-file.sh
 load_env_file .env.example
-export NODE_ENV=test DB_NAME_SUFFIX=_test TEST_DB_SUFFIX=_test
+# TEST_DB_SUFFIX (default _test) names the databases: worktrees testing side by side each give their own.
+export TEST_DB_SUFFIX=${TEST_DB_SUFFIX:-_test}
+export NODE_ENV=test DB_NAME_SUFFIX=$TEST_DB_SUFFIX
 
 BOOTSTRAP_TEST_TOOLS=1 bash scripts/bootstrap-deps.sh
 bash infrastructure/postgres/setup-host.sh

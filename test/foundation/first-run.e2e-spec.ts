@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   adminQuery,
@@ -73,6 +75,11 @@ describe('the first ten minutes: README quickstart on a fresh machine (issue #16
     await removeInstanceResources(instances, [...new Set(instances.map((i) => i.tenant_id))]);
     await dropPlatformDatabases();
     await platform.dispose();
+    // The fresh .env gave the (cluster-wide) service roles random passwords: give back the tests' own.
+    execFileSync('bash', ['infrastructure/postgres/setup-host.sh'], {
+      cwd: resolve(__dirname, '../..'),
+      stdio: 'ignore',
+    });
   }, 180_000);
 
   it('start, register, verify by the emailed link, create a tenant and a running instance, log in as the admin, Ctrl-C', async () => {

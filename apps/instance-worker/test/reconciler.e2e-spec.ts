@@ -186,7 +186,7 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     const metrics = await kit.app.app.get(MetricsRegistry).registry.metrics();
     expect(metrics).toMatch(
       new RegExp(
-        `instance_storage_bytes\\{instance="${row.id}",kind="database"[^}]*\\} ${measured.databaseBytes}\\n`,
+        `instance_storage_bytes\\{instance_id="${row.id}",kind="database"[^}]*\\} ${measured.databaseBytes}\\n`,
       ),
     );
   });

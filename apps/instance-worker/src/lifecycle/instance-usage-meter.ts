@@ -70,8 +70,8 @@ export class InstanceUsageMeter {
   private async measure(row: InstanceEntity, volumes: Map<string, number>): Promise<void> {
     const storageBytes = row.volumeName ? (volumes.get(row.volumeName) ?? null) : null;
     const databaseBytes = await this.provisioner.databaseSize(row.databaseName);
-    this.metrics.storageBytes.set({ instance: row.id, kind: 'volume' }, storageBytes ?? 0);
-    this.metrics.storageBytes.set({ instance: row.id, kind: 'database' }, databaseBytes ?? 0);
+    this.metrics.storageBytes.set({ instance_id: row.id, kind: 'volume' }, storageBytes ?? 0);
+    this.metrics.storageBytes.set({ instance_id: row.id, kind: 'database' }, databaseBytes ?? 0);
     const used = (storageBytes ?? 0) + (databaseBytes ?? 0);
     const limit = sizeInBytes(row.storageLimit);
     const over = used >= STORAGE_WARNING_RATIO * limit;

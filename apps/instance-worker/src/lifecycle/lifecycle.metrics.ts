@@ -12,7 +12,7 @@ export class LifecycleMetrics {
   readonly reconciler: Counter<'kind'>;
   readonly consuming: Gauge;
   readonly sparesReady: Gauge<'odoo_version'>;
-  readonly storageBytes: Gauge<'instance' | 'kind'>;
+  readonly storageBytes: Gauge<'instance_id' | 'kind'>;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -87,7 +87,7 @@ export class LifecycleMetrics {
         new Gauge({
           name: 'instance_storage_bytes',
           help: 'Storage an instance uses at the last measurement: kind volume (its data volume) or database (pg_database_size)',
-          labelNames: ['instance', 'kind'],
+          labelNames: ['instance_id', 'kind'],
           registers,
         }),
     );
