@@ -1,11 +1,12 @@
 import { INestApplicationContext, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { JsonLogger } from './json-logger';
+import { buildOpenApiDocument } from './openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -35,15 +36,7 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
     logger: options.logger === false ? false : undefined,
   });
   if (options.logger) app.useLogger(options.logger);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle(options.service)
-      .setDescription(options.description ?? `${options.service} API`)
-      .setVersion(options.version ?? '0.1.0')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildOpenApiDocument(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   await app.init();
   return app;

@@ -7,3 +7,4 @@ export * from './customer-factory';
 export * from './free-port';
 export * from './host-platform';
 export * from './dependency-restarts';
+export * from './openapi-response-validator';
