@@ -19,6 +19,17 @@ export type ErrorCodes = Partial<Record<number, readonly string[]>>;
 
 const ERROR_CODES_KEY = 'app:api-error-codes';
 
+/** What any operation with a JSON body can answer before its handler runs (validation pipe, Fastify). */
+export const JSON_BODY_ERRORS: ErrorCodes = {
+  400: ['VALIDATION_FAILED', 'BAD_REQUEST'],
+  413: ['PAYLOAD_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
+};
+
+/** A query string checked by a DTO, or a path parameter checked by a pipe (ParseUUIDPipe: BAD_REQUEST). */
+export const QUERY_ERRORS: ErrorCodes = { 400: ['VALIDATION_FAILED'] };
+export const PARAM_ERRORS: ErrorCodes = { 400: ['BAD_REQUEST'] };
+
 /** The response object for one error status: the shared envelope, narrowed to the codes it can carry. */
 export function errorResponse(status: number, codes: readonly string[]): ResponseObject {
   const reason = STATUS_CODES[status] ?? 'Error';
@@ -73,7 +84,12 @@ function addErrorCodes(target: object, errors: ErrorCodes): void {
  * ErrorEnvelope with the `code` values each status can carry. Codes accumulate: a controller-level
  * `ApiErrors({401: [...]})` and a method-level `ApiErrors({401: [...]})` document the union.
  */
-export function ApiErrors(errors: ErrorCodes): MethodDecorator & ClassDecorator {
+export function ApiErrors(...lists: ErrorCodes[]): MethodDecorator & ClassDecorator {
+  const errors: Record<string, string[]> = {};
+  for (const list of lists) {
+    for (const [status, codes] of Object.entries(list))
+      errors[status] = [...(errors[status] ?? []), ...(codes ?? [])];
+  }
   return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor): void => {
     if (descriptor) {
       addErrorCodes(descriptor.value as object, errors);

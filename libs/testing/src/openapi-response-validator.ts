@@ -47,7 +47,8 @@ function toJsonSchema(schema: Json, inAllOf = false): Json {
     out.additionalProperties = false;
   }
   if (schema.nullable !== true) return out;
-  if (typeof out.type === 'string') {
+  const composed = ['$ref', 'allOf', 'anyOf', 'oneOf'].some((key) => out[key] !== undefined);
+  if (typeof out.type === 'string' && !composed) {
     out.type = [out.type, 'null'];
     if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
     return out;

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   Equals,
   IsBoolean,
@@ -67,7 +67,7 @@ export class UpdateProfileDto {
 }
 
 export class DeleteAccountQueryDto {
-  @ApiPropertyOptional({ description: 'Must be DELETE' })
+  @ApiProperty({ enum: ['DELETE'], description: 'Must be DELETE' })
   @Equals('DELETE', { message: 'confirmation must be DELETE' })
   confirmation: string;
 }
