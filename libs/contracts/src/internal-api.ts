@@ -118,7 +118,7 @@ export const INSTANCES_BY_STATUS_SCHEMA: ApiPropertyOptions = {
 };
 
 export class InstanceCount {
-  @ApiProperty({ type: 'integer' })
+  @ApiProperty({ type: 'integer', description: 'Every instance, terminated ones included (see by_status)' })
   instance_count: number;
   @ApiProperty(INSTANCES_BY_STATUS_SCHEMA)
   by_status: Partial<Record<InstanceStatus, number>>;
