@@ -4,6 +4,7 @@
  * and prints how many operations document their answers. `-- --check` writes nothing and fails when the
  * committed files differ from what the code generates.
  */
+import './openapi/quiet';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coverage, generateOpenApiDocuments, serialise } from './openapi/documents';

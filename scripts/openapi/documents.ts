@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger, Type } from '@nestjs/common';
+import { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { OpenAPIObject, OperationObject, PathItemObject, SchemaObject } from '@nestjs/swagger';
 import { buildOpenApiDocument, createFastifyAdapter } from '@app/http';
@@ -61,8 +61,6 @@ export const SERVICES: ServiceEntry[] = [
  * scanned but no provider is created, so nothing connects to Postgres, Redis or Docker.
  */
 export async function serviceDocument(entry: ServiceEntry): Promise<OpenAPIObject> {
-  // Scanning five apps in one process makes TypeORM warn about the shared default data source name.
-  Logger.overrideLogger(false);
   const app = await NestFactory.create(entry.module, createFastifyAdapter(), {
     preview: true,
     logger: false,
@@ -113,6 +111,29 @@ function rewriteRefs<T>(value: T, renames: Map<string, string>): T {
   return visit(JSON.parse(JSON.stringify(value)) as Json) as T;
 }
 
+/** Names of the schemas the paths refer to, directly or through other schemas. */
+function reachableSchemas(
+  paths: Record<string, PathItemObject>,
+  schemas: Record<string, SchemaObject>,
+): Set<string> {
+  const found = new Set<string>();
+  const visit = (node: Json): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, child] of Object.entries(node)) {
+      if (key === '$ref' && typeof child === 'string') {
+        const name = child.replace('#/components/schemas/', '');
+        if (!found.has(name)) {
+          found.add(name);
+          visit((schemas[name] ?? null) as Json);
+        }
+      } else visit(child);
+    }
+  };
+  visit(JSON.parse(JSON.stringify(paths)) as Json);
+  return found;
+}
+
 function shortName(entry: ServiceEntry): string {
   return entry.service.replace(/-service$/, '').replace(/-(\w)/g, (_m, c: string) => c.toUpperCase());
 }
@@ -161,6 +182,7 @@ function merge(
       schemas[renames.get(name) ?? name] = schema as SchemaObject;
     }
   }
+  const used = reachableSchemas(paths, schemas);
   return {
     openapi: parts[0]?.document.openapi ?? '3.0.0',
     ...head,
@@ -169,7 +191,11 @@ function merge(
       securitySchemes: Object.fromEntries(
         Object.entries(securitySchemes).filter(([name]) => schemes.has(name)),
       ),
-      schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
+      schemas: Object.fromEntries(
+        Object.entries(schemas)
+          .filter(([name]) => used.has(name))
+          .sort(([a], [b]) => a.localeCompare(b)),
+      ),
     },
   };
 }
@@ -229,6 +255,13 @@ export async function generateOpenApiDocuments(): Promise<OpenApiDocuments> {
           'Service-to-service routes (/internal/*): only the service credential x-internal-token is accepted, ' +
           'and Traefik never routes them. Each path names the service that serves it.',
       },
+      servers: [
+        {
+          url: 'http://{service}:5000',
+          description: 'A service on the compose network (host mode: <SERVICE>_URL)',
+          variables: { service: { default: 'user-service', enum: SERVICES.map((s) => s.service) } },
+        },
+      ],
     },
     (entry, path, item) => [
       path,

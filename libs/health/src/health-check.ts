@@ -34,6 +34,14 @@ export class CheckResult {
   @ApiPropertyOptional({ description: 'killbill (billing-service): `none` when billing is off' })
   provider?: string;
 
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'killbill (billing-service): when the Kill Bill bootstrap completed',
+  })
+  bootstrapped_at?: string | null;
+
   [detail: string]: unknown;
 }
 

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { JsonLogger } from './json-logger';
-import { buildOpenApiDocument } from './openapi';
+import { API_REFERENCE_PATH, apiReferenceOf, buildOpenApiDocument } from './openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -38,6 +38,12 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
   if (options.logger) app.useLogger(options.logger);
   const document = buildOpenApiDocument(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  const reference = apiReferenceOf(module);
+  if (reference) {
+    SwaggerModule.setup(API_REFERENCE_PATH, app, reference, {
+      jsonDocumentUrl: `${API_REFERENCE_PATH}/json`,
+    });
+  }
   await app.init();
   return app;
 }

@@ -2,7 +2,9 @@ import { INestApplication, Type } from '@nestjs/common';
 import type { NestContainer } from '@nestjs/core';
 import { DECORATORS, DocumentBuilder, getSchemaPath, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject, OperationObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
+import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
+import { resolve } from 'node:path';
 import { ErrorEnvelope } from './error-envelope';
 
 /** Names of the security schemes every service document declares. */
@@ -193,5 +195,36 @@ export function buildOpenApiDocument(app: INestApplication, info: OpenApiInfo): 
   for (const route of routes) {
     document.paths[route.path] = { ...document.paths[route.path], [route.method]: route.operation };
   }
+  // The auth decorators (@app/auth) name their scheme; an operation without one takes no credential.
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (operation && !operation.security) operation.security = [];
+    }
+  }
   return document;
+}
+
+/**
+ * Where a service marked with ServesApiReference serves the merged public document (UI, and JSON at
+ * `/reference/docs/json`). The last segment is `docs` so that the UI's relative asset links also work when
+ * Traefik maps api.<BASE_DOMAIN>/docs… onto it (addPrefix /reference, docker-compose.dev.yml).
+ */
+export const API_REFERENCE_PATH = 'reference/docs';
+
+const API_REFERENCE_KEY = 'app:api-reference-file';
+
+/**
+ * Marks the root module of the service that serves the merged public reference (`npm run docs:openapi`
+ * writes it; the file is read at boot, relative to the working directory: the repository, or /app in the
+ * image). A missing or unreadable file stops the boot.
+ */
+export function ServesApiReference(file = 'docs/openapi.json'): ClassDecorator {
+  return (target) => Reflect.defineMetadata(API_REFERENCE_KEY, file, target);
+}
+
+export function apiReferenceOf(module: Type): OpenAPIObject | undefined {
+  const file: string | undefined = Reflect.getMetadata(API_REFERENCE_KEY, module);
+  if (!file) return undefined;
+  return JSON.parse(readFileSync(resolve(process.cwd(), file), 'utf8')) as OpenAPIObject;
 }
