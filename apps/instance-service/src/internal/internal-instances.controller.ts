@@ -1,11 +1,11 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InternalOnly } from '@app/auth';
-import { InstanceCount, InternalInstanceState } from '@app/contracts';
+import { InstanceCount } from '@app/contracts';
 import { ApiErrors, JSON_BODY_ERRORS, PARAM_ERRORS } from '@app/http';
 import { InstanceIdPipe } from '../instances/instance-id.pipe';
 import { AffectedDto, DesiredStateDto, InternalLimitsDto, TenantSuspensionDto } from './internal.dto';
-import { InternalInstancesService } from './internal-instances.service';
+import { InternalInstancesService, InternalInstanceView } from './internal-instances.service';
 
 const uuid = new ParseUUIDPipe();
 
@@ -22,7 +22,7 @@ export class InternalInstancesController {
 
   @Get('instances/:id')
   @ApiOperation({ summary: 'One instance, for another service' })
-  @ApiOkResponse({ type: InternalInstanceState })
+  @ApiOkResponse({ type: InternalInstanceView })
   @ApiErrors({ 404: ['INSTANCE_NOT_FOUND', 'NOT_FOUND'] })
   get(@Param('id', InstanceIdPipe) id: string) {
     return this.internal.get(id);
@@ -30,15 +30,18 @@ export class InternalInstancesController {
 
   @Put('instances/:id/desired-state')
   @ApiOperation({ summary: 'Set the desired state (idempotent); running on a pending instance entitles it' })
-  @ApiOkResponse({ type: InternalInstanceState })
-  @ApiErrors(JSON_BODY_ERRORS, { 404: ['INSTANCE_NOT_FOUND', 'NOT_FOUND'], 409: ['INSTANCE_CHANGED'] })
+  @ApiOkResponse({ type: InternalInstanceView })
+  @ApiErrors(JSON_BODY_ERRORS, {
+    404: ['INSTANCE_NOT_FOUND', 'NOT_FOUND'],
+    409: ['INSTANCE_TERMINATED', 'INSTANCE_CHANGED'],
+  })
   desiredState(@Param('id', InstanceIdPipe) id: string, @Body() dto: DesiredStateDto) {
     return this.internal.setDesiredState(id, dto);
   }
 
   @Put('instances/:id/limits')
   @ApiOperation({ summary: 'Set the resource limits (plan change); applied to the container by a job' })
-  @ApiOkResponse({ type: InternalInstanceState })
+  @ApiOkResponse({ type: InternalInstanceView })
   @ApiErrors(JSON_BODY_ERRORS, {
     404: ['INSTANCE_NOT_FOUND', 'NOT_FOUND'],
     409: ['INSTANCE_TERMINATED', 'OPERATION_PENDING', 'INSTANCE_CHANGED'],
