@@ -204,7 +204,8 @@ else
   echo "               {\"email\":\"$admin_email\"} on user-service, then follow the link in the inbox)"
 fi
 cat <<EOF
-  API docs     $USER_SERVICE_URL/docs  $TENANT_SERVICE_URL/docs  $INSTANCE_SERVICE_URL/docs  $BILLING_SERVICE_URL/docs
+  API docs     $USER_SERVICE_URL/reference/docs  (all four services' public API in one document)
+               per service: $USER_SERVICE_URL/docs  $TENANT_SERVICE_URL/docs  $INSTANCE_SERVICE_URL/docs  $BILLING_SERVICE_URL/docs
   Odoo image   $ODOO_IMAGE_TEMPLATE$image_note
   A tenant     log in (register at $USER_SERVICE_URL/auth/register, or as the admin), then:
     TOKEN=\$(curl -s -H 'content-type: application/json' -d '{"email":"$admin_email","password":"<password>"}' \\

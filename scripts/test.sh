@@ -18,6 +18,7 @@ if [[ -f infrastructure/odoo-stub/build.sh ]]; then bash infrastructure/odoo-stu
 
 echo "== lint"
 npm run --silent lint
+npm run --silent lint:openapi
 echo "== build"
 npm run --silent build
 echo "== tests"

@@ -507,7 +507,7 @@ describe('Traefik routing', () => {
 
   it.each(APPS)('routes $prefix to $name on port 5000 with the prefix stripped', (app) => {
     const labels = labelsOf(app.name);
-    const own = routers.filter((router) => router.service === app.name);
+    const own = routers.filter((router) => router.service === app.name && router.name !== 'api-reference');
     expect(own).toHaveLength(1);
     const [router] = own;
     expect(router.ruleText).toContain(`PathPrefix(\`${app.prefix}/\`)`);
@@ -537,6 +537,18 @@ describe('Traefik routing', () => {
     ]) {
       expect({ path, routers: routesTo({ host, path }).map((r) => r.name) }).toEqual({ path, routers: [] });
     }
+  });
+
+  it('routes /docs and /docs/json on the API host to the merged reference user-service serves at /reference/docs', () => {
+    const labels = labelsOf('user-service');
+    const [router] = routers.filter((r) => r.name === 'api-reference');
+    expect(router?.target).toBe('user-service');
+    expect(router?.middlewares[0]).toBe('api-reference-prefix');
+    expect(labels['traefik.http.middlewares.api-reference-prefix.addprefix.prefix']).toBe('/reference');
+    for (const path of ['/docs', '/docs/json', '/docs/swagger-ui.css']) {
+      expect(routesTo({ host, path }).map((r) => r.name)).toEqual(['api-reference']);
+    }
+    expect(routesTo({ host, path: '/docsx' })).toEqual([]);
   });
 
   it('follows the host in BASE_DOMAIN', () => {

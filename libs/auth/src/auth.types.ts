@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 
 export const USER_ROLES = ['customer', 'admin'] as const;
@@ -29,17 +30,25 @@ export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
 export type AuthenticatedRequest = FastifyRequest & { user?: AuthenticatedUser };
 
 /** The public key set user-service publishes, in the JWKS format of RFC 7517. */
-export interface PublicJwk {
+export class PublicJwk {
+  @ApiProperty({ example: 'EC' })
   kty: string;
+  @ApiProperty()
   kid: string;
+  @ApiProperty({ example: 'ES256' })
   alg: string;
+  @ApiProperty({ example: 'sig' })
   use: string;
+  @ApiPropertyOptional({ example: 'P-256' })
   crv?: string;
+  @ApiPropertyOptional()
   x?: string;
+  @ApiPropertyOptional()
   y?: string;
 }
 
-export interface PublicJwks {
+export class PublicJwks {
+  @ApiProperty({ type: [PublicJwk] })
   keys: PublicJwk[];
 }
 

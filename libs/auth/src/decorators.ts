@@ -1,5 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiErrors, SECURITY } from '@app/http';
 import { AuthenticationError } from './auth.errors';
 import { AuthenticatedRequest, AuthenticatedUser } from './auth.types';
 import { AccessTokenGuard, AdminGuard, InternalApiGuard } from './guards';
@@ -13,11 +14,32 @@ export const CurrentUser = createParamDecorator(
   },
 );
 
+/** What the access-token check can answer, on every route behind it (503: Redis, where sessions live). */
+const ACCESS_TOKEN_ERRORS = {
+  401: ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'SESSION_REVOKED'],
+  503: ['DEPENDENCY_UNAVAILABLE'],
+} as const;
+
 /** Any logged-in user. */
-export const Authenticated = () => applyDecorators(UseGuards(AccessTokenGuard), ApiBearerAuth());
+export const Authenticated = () =>
+  applyDecorators(
+    UseGuards(AccessTokenGuard),
+    ApiBearerAuth(SECURITY.bearer),
+    ApiErrors(ACCESS_TOKEN_ERRORS),
+  );
 
 /** Logged-in admins only. */
-export const AdminOnly = () => applyDecorators(UseGuards(AccessTokenGuard, AdminGuard), ApiBearerAuth());
+export const AdminOnly = () =>
+  applyDecorators(
+    UseGuards(AccessTokenGuard, AdminGuard),
+    ApiBearerAuth(SECURITY.bearer),
+    ApiErrors({ ...ACCESS_TOKEN_ERRORS, 403: ['ADMIN_REQUIRED'] }),
+  );
 
 /** Other services only (x-internal-token). */
-export const InternalOnly = () => applyDecorators(UseGuards(InternalApiGuard), ApiSecurity('internal-token'));
+export const InternalOnly = () =>
+  applyDecorators(
+    UseGuards(InternalApiGuard),
+    ApiSecurity(SECURITY.internalToken),
+    ApiErrors({ 401: ['INTERNAL_AUTH_REQUIRED'] }),
+  );

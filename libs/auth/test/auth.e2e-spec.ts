@@ -1,4 +1,5 @@
-import { Controller, Get, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import { NestFactory } from '@nestjs/core';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -6,11 +7,11 @@ import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { z } from 'zod';
 import {
-  AccessTokenGuard,
   authEnv,
+  Authenticated,
   AuthModule,
   CurrentUser,
-  InternalApiGuard,
+  InternalOnly,
   InternalCallError,
   InternalHttpClient,
   publishJwks,
@@ -21,16 +22,19 @@ import { HttpCoreModule } from '@app/http';
 import { RedisModule } from '@app/redis';
 import { ServiceHarness, startService, TcpProxy } from '@app/testing';
 
+/** Documented like a real service's routes, since the harness checks every answer against the document. */
 @Controller()
 class ProbeController {
   @Get('me')
-  @UseGuards(AccessTokenGuard)
+  @Authenticated()
+  @ApiOkResponse({ description: 'The authenticated caller', schema: { type: 'object' } })
   me(@CurrentUser() user: AuthenticatedUser) {
     return user;
   }
 
   @Get('internal/ping')
-  @UseGuards(InternalApiGuard)
+  @InternalOnly()
+  @ApiOkResponse({ schema: { type: 'object', properties: { pong: { type: 'boolean' } } } })
   ping() {
     return { pong: true };
   }

@@ -1,3 +1,5 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
 /** One dependency the service needs. `check` throws when the dependency is unusable. */
 export interface HealthCheck {
   readonly name: string;
@@ -12,10 +14,34 @@ export interface ServiceInfo {
   version: string;
 }
 
-export interface CheckResult {
+/** One dependency's answer in /health/ready; a check may add its own detail fields (documented here). */
+export class CheckResult {
+  @ApiProperty({ enum: ['up', 'down'] })
   status: 'up' | 'down';
+
+  @ApiProperty({ type: 'integer', example: 3 })
   latency_ms: number;
+
+  @ApiPropertyOptional({ description: 'Why the check failed', example: 'timed out after 3000 ms' })
   error?: string;
+
+  @ApiPropertyOptional({ description: 'database: the database the service is connected to' })
+  database_name?: string;
+
+  @ApiPropertyOptional({ description: 'docker (worker): the engine version' })
+  server_version?: string;
+
+  @ApiPropertyOptional({ description: 'killbill (billing-service): `none` when billing is off' })
+  provider?: string;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'killbill (billing-service): when the Kill Bill bootstrap completed',
+  })
+  bootstrapped_at?: string | null;
+
   [detail: string]: unknown;
 }
 

@@ -10,16 +10,26 @@ import {
   Res,
   Type,
 } from '@nestjs/common';
+import {
+  ApiExtraModels,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Gauge } from 'prom-client';
 import { MetricsRegistry } from '@app/metrics';
-import { ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { HEALTH_CHECKS, runCheck, SERVICE_INFO } from './health-check';
 import type { HealthCheck, ServiceInfo } from './health-check';
+import { CheckResult } from './health-check';
+import { DatabaseHealthView, LivenessView, ReadinessView } from './health.views';
 
 const CHECK_TIMEOUT_MS = 3000;
 
 @ApiTags('health')
+@ApiExtraModels(CheckResult)
 @Controller('health')
 class HealthController {
   constructor(
@@ -29,7 +39,9 @@ class HealthController {
 
   /** Liveness: the process answers. No dependency is touched, so a database outage never restarts it. */
   @Get()
-  live() {
+  @ApiOperation({ summary: 'Liveness: the process answers (no dependency is checked)' })
+  @ApiOkResponse({ type: LivenessView })
+  live(): LivenessView {
     return {
       status: 'healthy',
       service: this.service.name,
@@ -39,7 +51,11 @@ class HealthController {
   }
 
   @Get('database')
-  async database(@Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiOperation({ summary: 'A real query against the service database' })
+  @ApiOkResponse({ type: DatabaseHealthView })
+  @ApiServiceUnavailableResponse({ type: DatabaseHealthView, description: 'Postgres does not answer' })
+  @ApiNotFoundResponse({ type: DatabaseHealthView, description: 'The service has no database' })
+  async database(@Res({ passthrough: true }) reply: FastifyReply): Promise<DatabaseHealthView> {
     const check = this.checks.find((c) => c.name === 'database');
     if (!check) {
       reply.status(HttpStatus.NOT_FOUND);
@@ -58,7 +74,10 @@ class HealthController {
 
   /** Readiness: every dependency answers. */
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiOperation({ summary: 'Readiness: every dependency answers' })
+  @ApiOkResponse({ type: ReadinessView })
+  @ApiServiceUnavailableResponse({ type: ReadinessView, description: 'At least one check is down' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessView> {
     const results = await Promise.all(
       this.checks.map(async (c) => [c.name, await runCheck(c, CHECK_TIMEOUT_MS)] as const),
     );

@@ -1,2 +1,3 @@
 export * from './health-check';
 export * from './health.module';
+export * from './health.views';

@@ -1,11 +1,12 @@
 import { INestApplicationContext, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigValidationError, loadConfig } from '@app/config';
 import { JsonLogger } from './json-logger';
+import { API_REFERENCE_PATH, apiReferenceOf, buildOpenApiDocument } from './openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -35,16 +36,14 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
     logger: options.logger === false ? false : undefined,
   });
   if (options.logger) app.useLogger(options.logger);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle(options.service)
-      .setDescription(options.description ?? `${options.service} API`)
-      .setVersion(options.version ?? '0.1.0')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildOpenApiDocument(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  const reference = apiReferenceOf(module);
+  if (reference) {
+    SwaggerModule.setup(API_REFERENCE_PATH, app, reference, {
+      jsonDocumentUrl: `${API_REFERENCE_PATH}/json`,
+    });
+  }
   await app.init();
   return app;
 }

@@ -2,15 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DomainError } from './domain-errors';
-
-export interface ErrorEnvelope {
-  statusCode: number;
-  error: string;
-  code: string;
-  message: string;
-  details: unknown[];
-  request_id: string;
-}
+import type { ErrorEnvelope } from './error-envelope';
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'BAD_REQUEST',

@@ -4,3 +4,5 @@ export * from './validation';
 export * from './json-logger';
 export * from './http-core.module';
 export * from './bootstrap';
+export * from './error-envelope';
+export * from './openapi';

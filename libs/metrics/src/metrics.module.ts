@@ -1,6 +1,6 @@
 import { Controller, DynamicModule, Get, Header, Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -23,13 +23,19 @@ export class MetricsRegistry {
   }
 }
 
-@ApiExcludeController()
+/** Scraped by Prometheus on the compose network; Traefik does not route it (left out of the public reference). */
+@ApiTags('metrics')
 @Controller('metrics')
 class MetricsController {
   constructor(private readonly metrics: MetricsRegistry) {}
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiOperation({ summary: 'Prometheus metrics (text exposition format 0.0.4)' })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({
+    schema: { type: 'string', example: 'http_request_duration_seconds_count{method="GET"} 1' },
+  })
   scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

@@ -11,3 +11,4 @@ export * from './mail-inbox';
 export * from './instance-resources';
 export * from './wait-for';
 export * from './prometheus-config';
+export * from './openapi-response-validator';

@@ -1,8 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '@app/http';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
-import { AccountsService } from './accounts.service';
+import { AccountsOverview, AccountsService } from './accounts.service';
 
 @ApiTags('billing')
 @Controller('api/billing/accounts')
@@ -12,6 +13,8 @@ export class AccountsController {
 
   @Get('me')
   @ApiOperation({ summary: "Balance, overdue state and trial end of my tenants' billing accounts" })
+  @ApiOkResponse({ type: AccountsOverview })
+  @ApiErrors({ 503: ['DEPENDENCY_UNAVAILABLE'] })
   me(@CurrentUser() user: AuthenticatedUser) {
     return this.accounts.mine(user);
   }

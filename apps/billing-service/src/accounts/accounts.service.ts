@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
@@ -10,18 +11,39 @@ import { CLEAR_OVERDUE_STATE } from '../killbill/killbill.types';
 import { SubscriptionsRepository } from '../subscriptions/subscriptions.repository';
 import { BillingAccountsRepository } from './billing-accounts.repository';
 
-export interface AccountView {
+export class AccountView {
+  @ApiProperty({ format: 'uuid' })
   tenant_id: string;
+  @ApiProperty({ example: 'Acme Ltd' })
   tenant_name: string;
+  @ApiProperty({ type: 'string', nullable: true, description: 'Kill Bill account id' })
   account_id: string | null;
+  @ApiProperty({ example: 'USD' })
   currency: string;
+  @ApiProperty({ type: 'number', nullable: true })
   balance: number | null;
+  @ApiProperty({ type: 'number', nullable: true })
   credit: number | null;
+  @ApiProperty({ type: 'string', nullable: true })
   overdue_state: string | null;
+  @ApiProperty()
   overdue_blocked: boolean;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   trial_ends_at: string | null;
   /** `killbill` when read live, `cache` when Kill Bill did not answer and the last known state is shown. */
+  @ApiProperty({
+    enum: ['killbill', 'cache', 'none'],
+    description:
+      'killbill: read live; cache: Kill Bill did not answer, the last known state; none: billing off',
+  })
   source: 'killbill' | 'cache' | 'none';
+}
+
+export class AccountsOverview {
+  @ApiProperty({ type: [AccountView] })
+  accounts: AccountView[];
+  @ApiProperty({ type: 'number' })
+  total_balance: number;
 }
 
 @Injectable()
@@ -61,7 +83,7 @@ export class AccountsService {
   }
 
   /** Balance, overdue state and trial end of each of the customer's tenants that has a billing account. */
-  async mine(user: AuthenticatedUser): Promise<{ accounts: AccountView[]; total_balance: number }> {
+  async mine(user: AuthenticatedUser): Promise<AccountsOverview> {
     const tenants = await this.membership.tenantsOf(user);
     const names = new Map(tenants.map((t) => [t.id, t.name]));
     const rows = await this.accounts.findByTenants(tenants.map((t) => t.id));

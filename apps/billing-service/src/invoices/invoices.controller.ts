@@ -1,9 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, QUERY_ERRORS } from '@app/http';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
 import { TenantFilterDto } from '../subscriptions/subscriptions.dto';
-import { InvoicesService } from './invoices.service';
+import { InvoiceList, InvoicesService } from './invoices.service';
 
 @ApiTags('billing')
 @Controller('api/billing/invoices')
@@ -13,7 +14,9 @@ export class InvoicesController {
 
   @Get()
   @ApiOperation({ summary: "Invoices of my tenants' billing accounts, newest first" })
-  async list(@CurrentUser() user: AuthenticatedUser, @Query() query: TenantFilterDto) {
+  @ApiOkResponse({ type: InvoiceList })
+  @ApiErrors(QUERY_ERRORS, { 404: ['NOT_FOUND'], 502: ['KILLBILL_ERROR'], 503: ['DEPENDENCY_UNAVAILABLE'] })
+  async list(@CurrentUser() user: AuthenticatedUser, @Query() query: TenantFilterDto): Promise<InvoiceList> {
     const invoices = await this.invoices.list(user, query.tenant_id);
     return { invoices, total: invoices.length };
   }

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
@@ -7,27 +8,55 @@ import type { Config } from '../config/env';
 import { KillBillClient } from '../killbill/killbill.client';
 import type { KbInvoice } from '../killbill/killbill.types';
 
-export interface InvoiceView {
+export class InvoiceItemView {
+  @ApiProperty()
   id: string;
-  tenant_id: string;
-  invoice_number: string | null;
-  invoice_date: string | null;
-  target_date: string | null;
-  status: string | null;
-  currency: string | null;
+  @ApiProperty({ type: 'string', nullable: true })
+  subscription_id: string | null;
+  @ApiProperty({ type: 'string', nullable: true })
+  plan_name: string | null;
+  @ApiProperty({ type: 'string', nullable: true })
+  phase_name: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'RECURRING' })
+  item_type: string | null;
+  @ApiProperty({ type: 'string', nullable: true })
+  description: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: '2026-01-01' })
+  start_date: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: '2026-02-01' })
+  end_date: string | null;
+  @ApiProperty()
   amount: number;
+}
+
+export class InvoiceView {
+  @ApiProperty()
+  id: string;
+  @ApiProperty({ format: 'uuid' })
+  tenant_id: string;
+  @ApiProperty({ type: 'string', nullable: true })
+  invoice_number: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: '2026-01-01' })
+  invoice_date: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: '2026-01-01' })
+  target_date: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'COMMITTED' })
+  status: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'USD' })
+  currency: string | null;
+  @ApiProperty()
+  amount: number;
+  @ApiProperty()
   balance: number;
-  items: {
-    id: string;
-    subscription_id: string | null;
-    plan_name: string | null;
-    phase_name: string | null;
-    item_type: string | null;
-    description: string | null;
-    start_date: string | null;
-    end_date: string | null;
-    amount: number;
-  }[];
+  @ApiProperty({ type: [InvoiceItemView] })
+  items: InvoiceItemView[];
+}
+
+export class InvoiceList {
+  @ApiProperty({ type: [InvoiceView] })
+  invoices: InvoiceView[];
+  @ApiProperty({ type: 'integer' })
+  total: number;
 }
 
 function invoiceView(invoice: KbInvoice, tenantId: string): InvoiceView {

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import {
   Inject,
   Injectable,
@@ -19,20 +20,35 @@ import { KillBillClient } from './killbill.client';
 
 export type BootstrapStatus = 'disabled' | 'pending' | 'ready' | 'failing';
 
-export interface BootstrapState {
+export class BootstrapState {
+  @ApiProperty({ enum: ['disabled', 'pending', 'ready', 'failing'] })
   status: BootstrapStatus;
+  @ApiProperty({ type: 'integer' })
   attempts: number;
+  @ApiProperty({ type: 'string', nullable: true })
   last_error: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   completed_at: string | null;
 }
 
-export interface BootstrapReport {
+export class BootstrapReport {
+  @ApiProperty({ enum: ['created', 'existing'] })
   tenant: 'created' | 'existing';
+  @ApiProperty({ enum: ['uploaded', 'unchanged'] })
   catalog: 'uploaded' | 'unchanged';
+  @ApiProperty({ example: '2026-01-01T00:00:00Z' })
   catalog_effective_date: string;
+  @ApiProperty({ enum: ['uploaded', 'unchanged'] })
   overdue: 'uploaded' | 'unchanged';
+  @ApiProperty({ enum: ['registered', 'unchanged'] })
   callback: 'registered' | 'unchanged';
+  @ApiProperty({ type: [String] })
   warnings: string[];
+}
+
+export class BootstrapRun extends BootstrapReport {
+  @ApiProperty()
+  state: BootstrapState;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -1,16 +1,32 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { InstanceLimits } from '@app/contracts';
 import type { PlanCeiling } from '@app/tenancy';
 import type { KbCatalog, KbCatalogPhase } from '../killbill/killbill.types';
 
-export interface PlanView {
+export class PlanView {
+  @ApiProperty({ example: 'starter-monthly' })
   name: string;
+  @ApiProperty({ type: 'string', nullable: true, example: 'Starter' })
   product: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'MONTHLY' })
   billing_period: string | null;
+  @ApiProperty({ type: 'number', nullable: true, example: 5 })
   price: number | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'USD' })
   currency: string | null;
+  @ApiProperty({ type: 'integer', description: '0: no trial' })
   trial_length: number;
+  @ApiProperty({ type: 'string', nullable: true, example: 'DAYS' })
   trial_time_unit: string | null;
+  @ApiProperty({ type: InstanceLimits, nullable: true })
   entitlements: InstanceLimits | null;
+}
+
+export class PlanList {
+  @ApiProperty({ type: [PlanView] })
+  plans: PlanView[];
+  @ApiProperty({ type: 'integer' })
+  total: number;
 }
 
 /** A billing plan's per-instance entitlements: its ceilings (@app/tenancy BILLING_PLAN_CEILINGS). */

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
@@ -9,13 +10,32 @@ import { counter, gauge } from '../common/metrics';
 import type { Config } from '../config/env';
 import { EntitlementSyncService } from '../entitlements/entitlement-sync.service';
 
-export interface ReconciliationReport {
+export class ReconciliationError {
+  @ApiProperty()
+  account_id: string;
+  @ApiProperty()
+  error: string;
+}
+
+export class ReconciliationReport {
+  @ApiProperty({ type: 'integer' })
   accounts: number;
+  @ApiProperty({ type: 'integer' })
   subscriptions: number;
+  @ApiProperty({ type: 'integer' })
   desired_states_set: number;
+  @ApiProperty({ type: 'integer' })
   limits_set: number;
-  errors: { account_id: string; error: string }[];
+  @ApiProperty({ type: [ReconciliationError] })
+  errors: ReconciliationError[];
+  @ApiProperty({ type: 'integer' })
   duration_ms: number;
+}
+
+/** POST /admin/billing/reconcile while another replica holds the lock. */
+export class ReconciliationSkipped {
+  @ApiProperty({ example: 'another replica is reconciling' })
+  skipped: string;
 }
 
 /**

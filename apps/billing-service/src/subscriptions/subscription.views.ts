@@ -1,23 +1,47 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { SubscriptionSummary } from '@app/contracts';
 import { SubscriptionEntity } from './subscription.entity';
 
-export interface SubscriptionView {
+export class SubscriptionView {
+  @ApiProperty({ format: 'uuid' })
   id: string;
+  @ApiProperty({ format: 'uuid' })
   instance_id: string;
+  @ApiProperty({ format: 'uuid' })
   tenant_id: string;
+  @ApiProperty({ example: 'starter-monthly' })
   plan_name: string;
+  @ApiProperty({ type: 'string', nullable: true, description: 'Plan taking over at the end of the term' })
   pending_plan_name: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'TRIAL' })
   phase: string | null;
+  @ApiProperty({ example: 'ACTIVE', description: 'Kill Bill state (ACTIVE, BLOCKED, CANCELLED, …)' })
   state: string;
+  @ApiProperty({ example: 'active', description: 'Entitlement state (active, suspended, terminated, …)' })
   entitlement: string;
+  @ApiProperty({ description: 'Whether the instance may run' })
   entitled: boolean;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   trial_ends_at: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: '2026-01-31' })
   charged_through_date: string | null;
+  @ApiProperty()
   cancel_requested: boolean;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   cancels_at: string | null;
+  @ApiProperty({ example: 'killbill', description: 'killbill, or none when billing is off' })
   provider: string;
+  @ApiProperty({ format: 'date-time' })
   created_at: string;
+  @ApiProperty({ format: 'date-time' })
   updated_at: string;
+}
+
+export class SubscriptionList {
+  @ApiProperty({ type: [SubscriptionView] })
+  subscriptions: SubscriptionView[];
+  @ApiProperty({ type: 'integer' })
+  total: number;
 }
 
 /** Billing lets the instance run: the subscription is active and neither suspended nor terminated. */

@@ -1,10 +1,11 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { rowsOf } from '../common/sql';
 import { parseNotification } from './killbill-notification';
 
-export type InboxStatus = 'pending' | 'processing' | 'processed' | 'ignored' | 'failed';
+export type InboxStatus = (typeof INBOX_STATUSES)[number];
 
 export interface InboxRow {
   id: string;
@@ -18,9 +19,18 @@ export interface StoreResult {
   id: string;
 }
 
-export interface InboxCounts {
+export const INBOX_STATUSES = ['pending', 'processing', 'processed', 'ignored', 'failed'] as const;
+
+export class InboxCounts {
+  @ApiProperty({ type: 'integer' })
   total: number;
+  @ApiProperty({ type: 'integer', description: 'Repeated deliveries acknowledged and dropped' })
   duplicates: number;
+  @ApiProperty({
+    type: 'object',
+    properties: Object.fromEntries(INBOX_STATUSES.map((s) => [s, { type: 'integer' as const }])),
+    required: [...INBOX_STATUSES],
+  })
   byStatus: Record<InboxStatus, number>;
 }
 

@@ -5,6 +5,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Counter, Histogram } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
+import { ApiProperty, getSchemaPath } from '@nestjs/swagger';
+import { ApiRawRoute, errorResponse, SECURITY } from '@app/http';
 import type { ErrorEnvelope } from '@app/http';
 import { MetricsRegistry } from '@app/metrics';
 import { errorMessage } from '../common/ids';
@@ -21,6 +23,12 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
+/** The receiver's answer once the notification is stored (or recognised as a repeat). */
+export class WebhookAck {
+  @ApiProperty({ enum: ['stored', 'duplicate'] })
+  status: 'stored' | 'duplicate';
+}
+
 /**
  * POST /api/billing/webhooks/killbill?token=<KILLBILL_WEBHOOK_SECRET> — Kill Bill's push notifications.
  *
@@ -31,6 +39,42 @@ function digest(value: string): Buffer {
  * processor does the rest. The server has no 'upgrade' listener, so Kill Bill's `Upgrade: h2c` offer is
  * ignored by Node and the request arrives as a normal HTTP/1.1 request with its body (contract §2.6).
  */
+@ApiRawRoute({
+  method: 'post',
+  path: KILLBILL_WEBHOOK_PATH,
+  models: [WebhookAck],
+  operation: {
+    tags: ['webhooks'],
+    operationId: 'KillBillWebhook_receive',
+    summary: "Kill Bill's push notifications (the callback registered by the bootstrap)",
+    description:
+      'Authenticated by the `token` query parameter (KILLBILL_WEBHOOK_SECRET). The raw body is stored as sent, ' +
+      'deduplicated, and processed later by re-reading Kill Bill; any content type is accepted.',
+    security: [{ [SECURITY.killBillWebhookToken]: [] }],
+    requestBody: {
+      required: true,
+      description: 'The notification as Kill Bill sends it (ExtBusEvent JSON)',
+      content: {
+        'application/json': {
+          schema: { type: 'object', additionalProperties: true },
+          example: { eventType: 'SUBSCRIPTION_CREATION', objectType: 'SUBSCRIPTION', accountId: '…' },
+        },
+      },
+    },
+    responses: {
+      '200': {
+        description: 'Stored, or a repeat of a stored notification',
+        content: {
+          'application/json': { schema: { $ref: getSchemaPath(WebhookAck) }, example: { status: 'stored' } },
+        },
+      },
+      '400': errorResponse(400, ['EMPTY_NOTIFICATION']),
+      '401': errorResponse(401, ['WEBHOOK_TOKEN_INVALID']),
+      '413': errorResponse(413, ['PAYLOAD_TOO_LARGE']),
+      '503': errorResponse(503, ['DEPENDENCY_UNAVAILABLE']),
+    },
+  },
+})
 @Injectable()
 export class KillBillWebhookReceiver implements OnModuleInit {
   private readonly logger = new Logger('KillBillWebhook');
@@ -98,7 +142,8 @@ export class KillBillWebhookReceiver implements OnModuleInit {
       stop();
       this.requests.inc({ result: result.stored ? 'stored' : 'duplicate' });
       if (result.stored) this.processor.kick();
-      return reply.code(200).send({ status: result.stored ? 'stored' : 'duplicate' });
+      const ack: WebhookAck = { status: result.stored ? 'stored' : 'duplicate' };
+      return reply.code(200).send(ack);
     } catch (error) {
       this.requests.inc({ result: 'error' });
       this.logger.error({ msg: 'could not store a Kill Bill notification', error: errorMessage(error) });

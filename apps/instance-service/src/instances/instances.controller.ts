@@ -1,17 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBadRequestResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiServiceUnavailableResponse,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { ApiErrors, JSON_BODY_ERRORS, QUERY_ERRORS } from '@app/http';
 import type { FastifyRequest } from 'fastify';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
@@ -38,12 +33,15 @@ import { InstanceQueriesService } from './instance-queries.service';
 import { InstanceCreationService } from './instance-creation.service';
 import { InstanceUpdatesService } from './instance-updates.service';
 
+/** No such instance, or not one of a tenant you belong to (an id that is not a UUID included). */
+const INSTANCE_NOT_FOUND = { 404: ['INSTANCE_NOT_FOUND', 'NOT_FOUND'] } as const;
+/** A role that may read but not change: TENANT_ROLE_FORBIDDEN (viewers). */
+const ROLE_FORBIDDEN = { 403: ['TENANT_ROLE_FORBIDDEN'] } as const;
+
 /** The public instance API (DESIGN.md, instance-service). Another customer's instance is always a 404. */
 @ApiTags('instances')
 @Controller('api/v1/instances')
 @Authenticated()
-@ApiUnauthorizedResponse({ description: 'No valid access token' })
-@ApiNotFoundResponse({ description: 'No such instance, or not one of a tenant you belong to' })
 export class InstancesController {
   constructor(
     private readonly creation: InstanceCreationService,
@@ -61,14 +59,22 @@ export class InstancesController {
       'pending until billing entitles it.',
   })
   @ApiCreatedResponse({ type: CreatedInstanceResponseDto })
-  @ApiBadRequestResponse({ description: 'Validation failed (envelope with details per field)' })
-  @ApiForbiddenResponse({ description: 'Your role in the tenant cannot create instances' })
-  @ApiConflictResponse({
-    description:
-      "QUOTA_EXCEEDED, PLAN_LIMIT_EXCEEDED (limits above the plan; details name the ceiling), SUBDOMAIN_TAKEN, DATABASE_NAME_TAKEN, TENANT_SUSPENDED; with a plan_name, billing-service's refusal as it gave it (TRIAL_ALREADY_USED, ACCOUNT_OVERDUE, BILLING_DISABLED, …)",
-  })
-  @ApiServiceUnavailableResponse({
-    description: 'tenant-service or billing-service unavailable; nothing created',
+  // 409: with a plan_name, billing-service's refusal passes through with its own code.
+  @ApiErrors(JSON_BODY_ERRORS, ROLE_FORBIDDEN, {
+    400: ['UNKNOWN_PLAN'],
+    404: ['NOT_FOUND'],
+    409: [
+      'QUOTA_EXCEEDED',
+      'PLAN_LIMIT_EXCEEDED',
+      'SUBDOMAIN_TAKEN',
+      'DATABASE_NAME_TAKEN',
+      'TENANT_SUSPENDED',
+      'TRIAL_ALREADY_USED',
+      'ACCOUNT_OVERDUE',
+      'BILLING_DISABLED',
+      'SUBSCRIPTION_EXISTS',
+      'SUBSCRIPTION_REFUSED',
+    ],
   })
   create(
     @CurrentUser() user: AuthenticatedUser,
@@ -81,6 +87,7 @@ export class InstancesController {
   @Get()
   @ApiOperation({ summary: 'List the instances of your tenants (admins: all), filtered and paged' })
   @ApiOkResponse({ type: InstanceListResponseDto })
+  @ApiErrors(QUERY_ERRORS)
   list(@CurrentUser() user: AuthenticatedUser, @Query() query: ListInstancesQueryDto) {
     return this.queries.list(user, query);
   }
@@ -88,7 +95,7 @@ export class InstancesController {
   @Get('check-subdomain/:subdomain')
   @ApiOperation({ summary: 'Is this subdomain free among live instances?' })
   @ApiOkResponse({ type: SubdomainAvailabilityDto })
-  @ApiBadRequestResponse({ description: 'Not a valid subdomain' })
+  @ApiErrors({ 400: ['VALIDATION_FAILED'] })
   checkSubdomain(@Param('subdomain') subdomain: string) {
     return this.queries.checkSubdomain(subdomain);
   }
@@ -96,6 +103,7 @@ export class InstancesController {
   @Get(':id')
   @ApiOperation({ summary: 'One instance (the admin password is never returned again)' })
   @ApiOkResponse({ type: InstanceResponseDto })
+  @ApiErrors(INSTANCE_NOT_FOUND)
   get(@CurrentUser() user: AuthenticatedUser, @Param('id', InstanceIdPipe) id: string) {
     return this.queries.get(user, id);
   }
@@ -104,12 +112,12 @@ export class InstancesController {
   @ApiOperation({
     summary: 'Change name, description or resource limits',
     description:
-      'A limit change is checked against the caps of the instance type and applied to the container by a job.',
+      'A limit change is checked against the ceilings of the plan (409 PLAN_LIMIT_EXCEEDED) and applied to the container by a job.',
   })
   @ApiOkResponse({ type: InstanceResponseDto })
-  @ApiBadRequestResponse({ description: 'Validation failed' })
-  @ApiForbiddenResponse({ description: 'Viewers cannot change instances' })
-  @ApiConflictResponse({ description: 'The instance is terminated' })
+  @ApiErrors(JSON_BODY_ERRORS, ROLE_FORBIDDEN, INSTANCE_NOT_FOUND, {
+    409: ['INSTANCE_TERMINATED', 'OPERATION_PENDING', 'INSTANCE_CHANGED', 'PLAN_LIMIT_EXCEEDED'],
+  })
   update(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', InstanceIdPipe) id: string,
@@ -122,8 +130,17 @@ export class InstancesController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Terminate the instance (the terminate action)' })
   @ApiAcceptedResponse({ type: ActionAcceptedDto })
-  @ApiForbiddenResponse({ description: 'Viewers cannot terminate' })
-  @ApiConflictResponse({ description: 'Already terminating or terminated' })
+  @ApiErrors(ROLE_FORBIDDEN, INSTANCE_NOT_FOUND, {
+    409: [
+      'ACTION_NOT_ALLOWED',
+      'OPERATION_PENDING',
+      'INSTANCE_CHANGED',
+      'SUSPENDED_BY_BILLING',
+      'SUSPENDED_BY_ADMIN',
+      'TENANT_SUSPENDED',
+      'STORAGE_LIMIT_EXCEEDED',
+    ],
+  })
   remove(@CurrentUser() user: AuthenticatedUser, @Param('id', InstanceIdPipe) id: string) {
     return this.actions.perform(user, id, { action: 'terminate', parameters: {} });
   }
@@ -136,9 +153,18 @@ export class InstancesController {
       'Answers 409 with the allowed actions in `details` when the current status does not allow it.',
   })
   @ApiAcceptedResponse({ type: ActionAcceptedDto })
-  @ApiBadRequestResponse({ description: 'Unknown action or bad parameters' })
-  @ApiForbiddenResponse({ description: 'Viewers cannot act on instances' })
-  @ApiConflictResponse({ description: 'ACTION_NOT_ALLOWED in the current status' })
+  @ApiErrors(JSON_BODY_ERRORS, ROLE_FORBIDDEN, INSTANCE_NOT_FOUND, {
+    404: ['BACKUP_NOT_FOUND'],
+    409: [
+      'ACTION_NOT_ALLOWED',
+      'OPERATION_PENDING',
+      'INSTANCE_CHANGED',
+      'SUSPENDED_BY_BILLING',
+      'SUSPENDED_BY_ADMIN',
+      'TENANT_SUSPENDED',
+      'STORAGE_LIMIT_EXCEEDED',
+    ],
+  })
   act(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', InstanceIdPipe) id: string,
@@ -150,6 +176,7 @@ export class InstancesController {
   @Get(':id/status')
   @ApiOperation({ summary: 'Observed and desired state, with the actions allowed now' })
   @ApiOkResponse({ type: InstanceStatusDto })
+  @ApiErrors(INSTANCE_NOT_FOUND)
   status(@CurrentUser() user: AuthenticatedUser, @Param('id', InstanceIdPipe) id: string) {
     return this.queries.status(user, id);
   }
@@ -157,6 +184,7 @@ export class InstancesController {
   @Get(':id/events')
   @ApiOperation({ summary: 'Status history: every change with its time, actor and reason (newest first)' })
   @ApiOkResponse({ type: InstanceEventsResponseDto })
+  @ApiErrors(QUERY_ERRORS, INSTANCE_NOT_FOUND)
   events(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', InstanceIdPipe) id: string,
@@ -168,6 +196,7 @@ export class InstancesController {
   @Get(':id/backups')
   @ApiOperation({ summary: 'Backups of the instance (newest first)' })
   @ApiOkResponse({ type: BackupListResponseDto })
+  @ApiErrors(INSTANCE_NOT_FOUND)
   backups(@CurrentUser() user: AuthenticatedUser, @Param('id', InstanceIdPipe) id: string) {
     return this.queries.backups(user, id);
   }
@@ -175,7 +204,11 @@ export class InstancesController {
   @Get(':id/logs')
   @ApiOperation({ summary: "The tail of the container's log" })
   @ApiOkResponse({ type: InstanceLogsDto })
-  @ApiServiceUnavailableResponse({ description: 'The worker did not answer in time' })
+  @ApiErrors(QUERY_ERRORS, INSTANCE_NOT_FOUND, {
+    409: ['NO_CONTAINER', 'CONTAINER_MISSING'],
+    502: ['LOGS_UNAVAILABLE'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  })
   logs(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', InstanceIdPipe) id: string,

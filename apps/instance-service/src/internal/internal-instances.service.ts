@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type {
-  DesiredState,
-  InstanceCount,
-  InternalInstanceState,
-  SuspensionSource,
-  TenantPlan,
-} from '@app/contracts';
+import { ApiProperty } from '@nestjs/swagger';
+import { InternalInstanceState, SUSPENSION_SOURCES } from '@app/contracts';
+import type { DesiredState, InstanceCount, SuspensionSource, TenantPlan } from '@app/contracts';
 import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { clampToCeiling, fieldsAboveCeiling } from '@app/tenancy';
 import { InstanceMetrics } from '../common/instance-metrics';
@@ -17,16 +13,30 @@ import type { DesiredStateDto, InternalLimitsDto } from './internal.dto';
 
 const PAGE_SIZE = 100;
 
-export interface InternalInstanceView extends InternalInstanceState {
+/** The contract's InternalInstanceState, and what else billing-service reads of an instance. */
+export class InternalInstanceView extends InternalInstanceState {
+  @ApiProperty({ format: 'uuid' })
   customer_id: string;
+  @ApiProperty({ example: 'Acme ERP' })
   name: string;
+  @ApiProperty({ type: 'string', nullable: true, example: 'acme' })
   subdomain: string | null;
+  @ApiProperty({ type: 'string', nullable: true, example: 'starter-monthly' })
   plan_name: string | null;
+  @ApiProperty({ description: 'CPUs', example: 1 })
   cpu_limit: number;
+  @ApiProperty({ example: '2G' })
   memory_limit: string;
+  @ApiProperty({ example: '10G' })
   storage_limit: string;
+  @ApiProperty({ type: 'string', nullable: true })
   external_url: string | null;
+  @ApiProperty({
+    type: 'integer',
+    description: 'Version of the intent (desired state and limits) the row holds',
+  })
   generation: number;
+  @ApiProperty({ enum: SUSPENSION_SOURCES, isArray: true, description: 'Who holds the instance suspended' })
   suspension_sources: SuspensionSource[];
 }
 

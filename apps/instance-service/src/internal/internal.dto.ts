@@ -1,14 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import {
-  DESIRED_STATES,
-  INSTANCE_STATUSES,
-  TENANT_PLANS,
-  type DesiredState,
-  type InstanceStatus,
-  type TenantPlan,
-} from '@app/contracts';
+import { DESIRED_STATES, TENANT_PLANS, type DesiredState, type TenantPlan } from '@app/contracts';
 import { CPU_LIMIT_MAX, CPU_LIMIT_MIN, RESOURCE_SIZE_PATTERN } from '../instances/instance-rules';
 
 const UpperCase = () =>
@@ -90,20 +83,6 @@ export class TenantSuspensionDto {
   actor?: string;
 }
 
-export class InternalInstanceStateDto {
-  @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ format: 'uuid' }) tenant_id: string;
-  @ApiProperty({ enum: INSTANCE_STATUSES }) status: InstanceStatus;
-  @ApiProperty({ enum: DESIRED_STATES }) desired_state: DesiredState;
-}
-
 export class AffectedDto {
-  @ApiProperty() affected: number;
-}
-
-export class InstanceCountDto {
-  @ApiProperty({ description: 'Every instance, terminated ones included (see by_status)' })
-  instance_count: number;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
-  by_status: Partial<Record<InstanceStatus, number>>;
+  @ApiProperty({ type: 'integer', description: 'Instances whose desired state changed' }) affected: number;
 }

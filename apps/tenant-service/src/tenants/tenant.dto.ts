@@ -139,7 +139,7 @@ export class QuotaReservationDto {
 }
 
 export class QuotaOverrideDto {
-  @ApiPropertyOptional({ nullable: true, description: 'null restores the plan quota' })
+  @ApiProperty({ type: 'integer', nullable: true, description: 'null restores the plan quota' })
   @ValidateIf((_, v) => v !== null)
   @IsInt()
   @Min(0)

@@ -17,12 +17,24 @@ import type { Config } from '../config/env';
 import { TenantEntity, TenantMemberEntity } from './tenant.entity';
 import { TenantsRepository } from './tenants.repository';
 import { subdomainProblem } from './subdomain';
+import {
+  CustomerStats,
+  MemberList,
+  MemberView,
+  SubdomainCheck,
+  TenantPage,
+  TenantSuspension,
+  TenantView,
+} from './tenant.views';
 
 export function instanceLimit(tenant: TenantEntity): number {
   return tenant.maxInstancesOverride ?? PLAN_INSTANCE_LIMITS[tenant.plan];
 }
 
-export function tenantView(tenant: TenantEntity, extra: { role?: TenantRole | null; used?: number } = {}) {
+export function tenantView(
+  tenant: TenantEntity,
+  extra: { role?: TenantRole | null; used?: number } = {},
+): TenantView {
   const limit = instanceLimit(tenant);
   return {
     id: tenant.id,
@@ -62,7 +74,7 @@ export class TenantLimitReachedError extends ConflictError {
   }
 }
 
-export function memberView(m: TenantMemberEntity) {
+export function memberView(m: TenantMemberEntity): MemberView {
   return { user_id: m.userId, email: m.email, role: m.role, joined_at: m.createdAt.toISOString() };
 }
 
@@ -87,7 +99,10 @@ export class TenantsService {
     return { tenant, role: membership?.role ?? null };
   }
 
-  async create(user: AuthenticatedUser, input: { name: string; subdomain: string; plan?: TenantPlan }) {
+  async create(
+    user: AuthenticatedUser,
+    input: { name: string; subdomain: string; plan?: TenantPlan },
+  ): Promise<TenantView> {
     const problem = subdomainProblem(input.subdomain);
     if (problem)
       throw new ValidationFailedError(`subdomain ${problem}`, [{ field: 'subdomain', problems: [problem] }]);
@@ -103,7 +118,7 @@ export class TenantsService {
     return tenantView(tenant, { role: 'owner', used: 0 });
   }
 
-  async checkSubdomain(subdomain: string) {
+  async checkSubdomain(subdomain: string): Promise<SubdomainCheck> {
     const normalised = subdomain.trim().toLowerCase();
     const problem = subdomainProblem(normalised);
     if (problem) return { subdomain: normalised, available: false, reason: `Subdomain ${problem}` };
@@ -111,7 +126,7 @@ export class TenantsService {
     return { subdomain: normalised, available: !taken, reason: taken ? 'Subdomain is already taken' : null };
   }
 
-  async listMine(user: AuthenticatedUser, page: number, pageSize: number) {
+  async listMine(user: AuthenticatedUser, page: number, pageSize: number): Promise<TenantPage> {
     const { items, total } = await this.tenants.listForUser(user.id, page, pageSize);
     const used = await this.tenants.reservationCounts(items.map((i) => i.tenant.id));
     return {
@@ -122,13 +137,17 @@ export class TenantsService {
     };
   }
 
-  async get(user: AuthenticatedUser, tenantId: string) {
+  async get(user: AuthenticatedUser, tenantId: string): Promise<TenantView> {
     const { tenant, role } = await this.access(tenantId, user, 'tenant:read');
     return tenantView(tenant, { role, used: await this.tenants.reservationCount(tenant.id) });
   }
 
   /** Name by its owner; the plan only by a platform admin (403 for members: billing uses the internal API). */
-  async update(user: AuthenticatedUser, tenantId: string, patch: { name?: string; plan?: TenantPlan }) {
+  async update(
+    user: AuthenticatedUser,
+    tenantId: string,
+    patch: { name?: string; plan?: TenantPlan },
+  ): Promise<TenantView> {
     const { tenant, role } = await this.access(tenantId, user, 'tenant:update');
     const planChanges = patch.plan !== undefined && patch.plan !== tenant.plan;
     if (planChanges && user.role !== 'admin') throw new PlanNotSelfServiceError();
@@ -195,12 +214,17 @@ export class TenantsService {
 
   // ---- members ----
 
-  async listMembers(user: AuthenticatedUser, tenantId: string) {
+  async listMembers(user: AuthenticatedUser, tenantId: string): Promise<MemberList> {
     const { tenant } = await this.access(tenantId, user, 'members:read');
     return { members: (await this.tenants.listMembers(tenant.id)).map(memberView) };
   }
 
-  async invite(user: AuthenticatedUser, tenantId: string, email: string, role: 'admin' | 'viewer') {
+  async invite(
+    user: AuthenticatedUser,
+    tenantId: string,
+    email: string,
+    role: 'admin' | 'viewer',
+  ): Promise<MemberView> {
     const { tenant } = await this.access(tenantId, user, 'members:manage');
     const invitee = await this.users.findByEmail(email);
     if (!invitee || !invitee.is_active) {
@@ -221,7 +245,12 @@ export class TenantsService {
     return member;
   }
 
-  async changeRole(user: AuthenticatedUser, tenantId: string, memberId: string, role: 'admin' | 'viewer') {
+  async changeRole(
+    user: AuthenticatedUser,
+    tenantId: string,
+    memberId: string,
+    role: 'admin' | 'viewer',
+  ): Promise<MemberView> {
     const { tenant } = await this.access(tenantId, user, 'members:manage');
     const member = await this.existingMember(tenant.id, memberId);
     if (member.role === 'owner') {
@@ -241,7 +270,11 @@ export class TenantsService {
     await this.tenants.removeMember(tenant.id, memberId);
   }
 
-  async transferOwnership(user: AuthenticatedUser, tenantId: string, newOwnerId: string) {
+  async transferOwnership(
+    user: AuthenticatedUser,
+    tenantId: string,
+    newOwnerId: string,
+  ): Promise<TenantView> {
     const { tenant } = await this.access(tenantId, user, 'ownership:transfer');
     const member = await this.existingMember(tenant.id, newOwnerId);
     if (member.role === 'owner') return this.get(user, tenantId);
@@ -251,7 +284,7 @@ export class TenantsService {
 
   // ---- stats (seed issue #003) ----
 
-  async customerStats(user: AuthenticatedUser, customerId: string) {
+  async customerStats(user: AuthenticatedUser, customerId: string): Promise<CustomerStats> {
     if (user.role !== 'admin' && user.id !== customerId) throw new NotFoundError('Customer');
     const owned = (await this.tenants.membershipsOf(customerId)).filter((m) => m.role === 'owner');
     const used = await this.tenants.reservationCounts(owned.map((m) => m.tenant.id));
@@ -343,7 +376,7 @@ export class TenantsService {
 
   // ---- admin ----
 
-  async adminList(page: number, pageSize: number, search?: string) {
+  async adminList(page: number, pageSize: number, search?: string): Promise<TenantPage> {
     const { items, total } = await this.tenants.adminList(page, pageSize, search);
     const used = await this.tenants.reservationCounts(items.map((t) => t.id));
     return {
@@ -355,7 +388,7 @@ export class TenantsService {
   }
 
   /** Instances are suspended first: if instance-service cannot be reached nothing changes (503, retry). */
-  async setSuspended(tenantId: string, suspended: boolean, reason: string) {
+  async setSuspended(tenantId: string, suspended: boolean, reason: string): Promise<TenantSuspension> {
     const tenant = await this.tenants.findLive(tenantId);
     if (!tenant) throw new NotFoundError('Tenant');
     const affected = await this.instances.setTenantSuspended(tenant.id, suspended, reason);
@@ -364,7 +397,7 @@ export class TenantsService {
     return { tenant: tenantView(updated), instances_affected: affected };
   }
 
-  async setQuotaOverride(tenantId: string, maxInstances: number | null) {
+  async setQuotaOverride(tenantId: string, maxInstances: number | null): Promise<TenantView> {
     const tenant = await this.tenants.findLive(tenantId);
     if (!tenant) throw new NotFoundError('Tenant');
     await this.tenants.update(tenant.id, { maxInstancesOverride: maxInstances });

@@ -9,6 +9,7 @@ import { NotFoundError } from '@app/http';
 import type { Config } from '../config/env';
 import { profileView } from '../users/user.views';
 import { UsersRepository } from '../users/users.repository';
+import { AccountSummary } from './account-summary.view';
 
 /** Answers of the internal APIs user-service reads (types in @app/contracts), checked before use. */
 export const tenantSummarySchema: z.ZodType<CustomerTenantSummary> = z.object({
@@ -73,7 +74,7 @@ export class AccountSummaryService {
     }
   }
 
-  async summarise(caller: AuthenticatedUser, requestId: string) {
+  async summarise(caller: AuthenticatedUser, requestId: string): Promise<AccountSummary> {
     const id = encodeURIComponent(caller.id);
     const options = { requestId };
     const [user, tenants, instances, subscription] = await Promise.all([

@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, PARAM_ERRORS, QUERY_ERRORS } from '@app/http';
+import { AdminUserView } from '../users/user.views';
 import { AdminOnly, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
-import { ListUsersQueryDto } from './admin-users.dto';
+import { ListUsersQueryDto, UserPage } from './admin-users.dto';
 import { AdminUsersService } from './admin-users.service';
 
 @ApiTags('admin')
@@ -13,6 +15,8 @@ export class AdminUsersController {
 
   @Get()
   @ApiOperation({ summary: 'Users, newest first, paged and searchable' })
+  @ApiOkResponse({ type: UserPage })
+  @ApiErrors(QUERY_ERRORS)
   list(@Query() query: ListUsersQueryDto) {
     return this.admin.list(query);
   }
@@ -20,6 +24,8 @@ export class AdminUsersController {
   @Post(':id/deactivate')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Deactivate a user and end their sessions' })
+  @ApiOkResponse({ type: AdminUserView })
+  @ApiErrors(PARAM_ERRORS, { 404: ['USER_NOT_FOUND'], 409: ['CANNOT_DEACTIVATE_SELF'] })
   deactivate(@CurrentUser() admin: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.admin.deactivate(admin, id);
   }

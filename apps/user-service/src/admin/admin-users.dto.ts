@@ -1,8 +1,9 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { USER_ROLES } from '@app/auth';
 import type { UserRole } from '@app/auth';
+import { AdminUserView } from '../users/user.views';
 
 export class ListUsersQueryDto {
   @ApiPropertyOptional({ default: 1 })
@@ -36,4 +37,15 @@ export class ListUsersQueryDto {
   @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
   @IsBoolean()
   is_active?: boolean;
+}
+
+export class UserPage {
+  @ApiProperty({ type: [AdminUserView] })
+  items: AdminUserView[];
+  @ApiProperty({ type: 'integer' })
+  total: number;
+  @ApiProperty({ type: 'integer' })
+  page: number;
+  @ApiProperty({ type: 'integer' })
+  page_size: number;
 }

@@ -5,7 +5,7 @@ import { Clock } from '../common/clock';
 import { SessionService } from '../sessions/session.service';
 import { AdminUserView, adminUserView } from '../users/user.views';
 import { UsersRepository } from '../users/users.repository';
-import { ListUsersQueryDto } from './admin-users.dto';
+import { ListUsersQueryDto, UserPage } from './admin-users.dto';
 
 @Injectable()
 export class AdminUsersService {
@@ -15,7 +15,7 @@ export class AdminUsersService {
     private readonly clock: Clock,
   ) {}
 
-  async list(query: ListUsersQueryDto) {
+  async list(query: ListUsersQueryDto): Promise<UserPage> {
     const { items, total } = await this.users.search({
       page: query.page,
       pageSize: query.page_size,

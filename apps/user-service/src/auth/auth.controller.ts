@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, JSON_BODY_ERRORS } from '@app/http';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
 import { AccountSummaryService } from '../account-summary/account-summary.service';
@@ -15,6 +16,8 @@ import {
   TokenDto,
 } from './auth.dto';
 import { AuthService } from './auth.service';
+import { Acknowledgement, EmailVerified, LoginResult, Registration } from './auth.views';
+import { AccountSummary } from '../account-summary/account-summary.view';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -26,6 +29,12 @@ export class AuthController {
 
   @Post('register')
   @ApiOperation({ summary: 'Create an account; a verification link is emailed' })
+  @ApiCreatedResponse({ type: Registration })
+  @ApiErrors(JSON_BODY_ERRORS, {
+    409: ['EMAIL_TAKEN'],
+    429: ['RATE_LIMITED'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  })
   register(@Body() dto: RegisterDto, @Client() client: ClientInfo) {
     return this.auth.register(dto, client);
   }
@@ -33,6 +42,13 @@ export class AuthController {
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Exchange email and password for an access token and a refresh token' })
+  @ApiOkResponse({ type: LoginResult })
+  @ApiErrors(JSON_BODY_ERRORS, {
+    401: ['INVALID_CREDENTIALS'],
+    403: ['ACCOUNT_DEACTIVATED', 'EMAIL_NOT_VERIFIED'],
+    429: ['RATE_LIMITED', 'ACCOUNT_LOCKED'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  })
   login(@Body() dto: LoginDto, @Client() client: ClientInfo) {
     return this.auth.login(dto, client);
   }
@@ -40,6 +56,11 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Rotate the refresh token and get a new access token' })
+  @ApiOkResponse({ type: LoginResult })
+  @ApiErrors(JSON_BODY_ERRORS, {
+    401: ['INVALID_REFRESH_TOKEN', 'REFRESH_TOKEN_REUSED', 'SESSION_ENDED'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  })
   refresh(@Body() dto: RefreshDto) {
     return this.auth.refresh(dto.refresh_token);
   }
@@ -48,18 +69,25 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @Authenticated()
   @ApiOperation({ summary: 'End this session: its tokens stop working in every service at once' })
+  @ApiOkResponse({ type: Acknowledgement })
   logout(@CurrentUser() user: AuthenticatedUser) {
     return this.auth.logout(user);
   }
 
   @Post('verify-email')
   @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Mark the email address verified with the token from the emailed link' })
+  @ApiOkResponse({ type: EmailVerified })
+  @ApiErrors(JSON_BODY_ERRORS, { 400: ['INVALID_OR_EXPIRED_TOKEN'], 503: ['DEPENDENCY_UNAVAILABLE'] })
   verifyEmail(@Body() dto: TokenDto) {
     return this.auth.verifyEmail(dto.token);
   }
 
   @Post('resend-verification')
   @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Email a new verification link (same answer whether or not the account exists)' })
+  @ApiOkResponse({ type: Acknowledgement })
+  @ApiErrors(JSON_BODY_ERRORS, { 429: ['RATE_LIMITED'], 503: ['DEPENDENCY_UNAVAILABLE'] })
   resendVerification(@Body() dto: EmailDto, @Client() client: ClientInfo) {
     return this.auth.resendVerification(dto.email, client);
   }
@@ -67,6 +95,8 @@ export class AuthController {
   @Post('password-reset')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Email a password reset link (same answer whether or not the account exists)' })
+  @ApiOkResponse({ type: Acknowledgement })
+  @ApiErrors(JSON_BODY_ERRORS, { 429: ['RATE_LIMITED'], 503: ['DEPENDENCY_UNAVAILABLE'] })
   passwordReset(@Body() dto: EmailDto, @Client() client: ClientInfo) {
     return this.auth.requestPasswordReset(dto.email, client);
   }
@@ -74,6 +104,8 @@ export class AuthController {
   @Post('password-reset-complete')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Set a new password with the emailed token; ends every session' })
+  @ApiOkResponse({ type: Acknowledgement })
+  @ApiErrors(JSON_BODY_ERRORS, { 400: ['INVALID_OR_EXPIRED_TOKEN'], 503: ['DEPENDENCY_UNAVAILABLE'] })
   passwordResetComplete(@Body() dto: PasswordResetCompleteDto) {
     return this.auth.completePasswordReset(dto);
   }
@@ -82,6 +114,13 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @Authenticated()
   @ApiOperation({ summary: 'Change the password; ends the other sessions' })
+  @ApiOkResponse({ type: Acknowledgement })
+  @ApiErrors(JSON_BODY_ERRORS, {
+    400: ['CURRENT_PASSWORD_INCORRECT', 'PASSWORD_UNCHANGED'],
+    401: ['SESSION_ENDED'],
+    429: ['ACCOUNT_LOCKED'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  })
   passwordChange(@CurrentUser() user: AuthenticatedUser, @Body() dto: PasswordChangeDto) {
     return this.auth.changePassword(user, dto);
   }
@@ -89,6 +128,8 @@ export class AuthController {
   @Get('me')
   @Authenticated()
   @ApiOperation({ summary: 'Profile with tenants, instance count and subscription from the other services' })
+  @ApiOkResponse({ type: AccountSummary })
+  @ApiErrors({ 404: ['ACCOUNT_NOT_FOUND'] })
   me(@CurrentUser() user: AuthenticatedUser, @Client() client: ClientInfo) {
     return this.summary.summarise(user, client.request_id);
   }

@@ -20,7 +20,7 @@ import { SessionService } from '../sessions/session.service';
 import { AccessTokenIssuer } from '../signing-keys/access-token.issuer';
 import { SupabaseAuthGateway } from '../supabase/supabase-auth.gateway';
 import { UserEntity } from '../users/user.entity';
-import { CustomerView, customerView } from '../users/user.views';
+import { customerView } from '../users/user.views';
 import { UsersRepository } from '../users/users.repository';
 import {
   AccountDeactivatedError,
@@ -30,26 +30,8 @@ import {
   InvalidEmailTokenError,
   RefreshRefusedError,
 } from './auth.errors';
+import type { Acknowledgement, EmailVerified, LoginResult, Registration, TokenPair } from './auth.views';
 import type { LoginDto, PasswordChangeDto, PasswordResetCompleteDto, RegisterDto } from './auth.dto';
-
-export interface TokenPair {
-  access_token: string;
-  refresh_token: string;
-  token_type: 'Bearer';
-  expires_at: string;
-  expires_in: number;
-  refresh_expires_at: string;
-}
-
-export interface LoginResult {
-  customer: CustomerView;
-  tokens: TokenPair;
-}
-
-export interface Acknowledgement {
-  success: true;
-  message: string;
-}
 
 type CredentialCheck =
   | { outcome: 'ok'; user: UserEntity; provider: 'local' | 'supabase'; providerRefreshToken: string | null }
@@ -102,7 +84,7 @@ export class AuthService {
     return `${this.config.FRONTEND_URL}${path}?token=${encodeURIComponent(token)}`;
   }
 
-  async register(dto: RegisterDto, client: ClientInfo) {
+  async register(dto: RegisterDto, client: ClientInfo): Promise<Registration> {
     await this.limiter.consume(this.rules('register', client.ip, dto.email));
     if (await this.users.findByEmail(dto.email)) {
       throw new ConflictError('EMAIL_TAKEN', 'An account with this email already exists');
@@ -181,7 +163,7 @@ export class AuthService {
     });
   }
 
-  async verifyEmail(token: string) {
+  async verifyEmail(token: string): Promise<EmailVerified> {
     let user: UserEntity | null = null;
     const userId = await this.emailTokens.consume(token, 'verify_email');
     if (userId) user = await this.users.findById(userId);

@@ -1,6 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { PublicJwks } from '@app/auth';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { PublicJwks } from '@app/auth';
 import { SigningKeyService } from './signing-key.service';
 
 @ApiTags('auth')
@@ -13,6 +13,7 @@ export class JwksController {
   @ApiOperation({
     summary: 'Public keys that verify access tokens (the active one and recently retired ones)',
   })
+  @ApiOkResponse({ type: PublicJwks })
   jwks(): PublicJwks {
     return this.keys.jwks();
   }

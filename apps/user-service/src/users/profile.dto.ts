@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   Equals,
   IsBoolean,
@@ -29,31 +29,31 @@ export class UpdateProfileDto {
   @Matches(NAME_PATTERN, { message: 'last_name contains characters that are not allowed' })
   last_name?: string;
 
-  @ApiPropertyOptional({ nullable: true, example: '+263771234567' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: '+263771234567' })
   @IsOptional()
   @Matches(PHONE_PATTERN, { message: 'phone must be an E.164 number such as +263771234567' })
   phone?: string | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true })
   @IsOptional()
   @Trim()
   @IsString()
   @Length(1, 100)
   company?: string | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true })
   @IsOptional()
   @Trim()
   @IsString()
   @Length(1, 50)
   country?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: 'Africa/Harare' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'Africa/Harare' })
   @IsOptional()
   @IsTimeZone()
   timezone?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: 'en' })
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'en' })
   @IsOptional()
   @IsString()
   @MaxLength(10)
@@ -67,7 +67,7 @@ export class UpdateProfileDto {
 }
 
 export class DeleteAccountQueryDto {
-  @ApiPropertyOptional({ description: 'Must be DELETE' })
+  @ApiProperty({ enum: ['DELETE'], description: 'Must be DELETE' })
   @Equals('DELETE', { message: 'confirmation must be DELETE' })
   confirmation: string;
 }

@@ -1,3 +1,4 @@
+import type { Acknowledgement } from '../auth/auth.views';
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '@app/http';
 import type { AuthenticatedUser } from '@app/auth';
@@ -42,7 +43,7 @@ export class ProfileService {
   }
 
   /** Deactivates the account (data kept) and ends every session. */
-  async deactivateOwnAccount(caller: AuthenticatedUser) {
+  async deactivateOwnAccount(caller: AuthenticatedUser): Promise<Acknowledgement> {
     await this.users.deactivate(caller.id, this.clock.now());
     await this.sessions.revokeAllForUser(caller.id, 'account_deleted');
     return { success: true as const, message: 'Account deactivated and every session logged out' };
