@@ -1,3 +1,5 @@
 export * from './instance-lifecycle';
 export * from './events';
 export * from './internal-api';
+export * from './subdomains';
+export * from './customer-instances';

@@ -4,3 +4,4 @@ export * from './validation';
 export * from './json-logger';
 export * from './http-core.module';
 export * from './bootstrap';
+export * from './json-body';
