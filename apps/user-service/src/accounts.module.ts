@@ -13,6 +13,7 @@ import { EmailTokensRepository } from './email-tokens/email-tokens.repository';
 import { InternalUsersController } from './internal/internal-users.controller';
 import { InternalUsersService } from './internal/internal-users.service';
 import { LoginLockout } from './security/login-lockout';
+import { PasswordConfirmation } from './security/password-confirmation';
 import { PasswordHasher } from './security/password-hasher';
 import { RateLimiter } from './security/rate-limiter';
 import { SessionService } from './sessions/session.service';
@@ -22,6 +23,7 @@ import { JwksController } from './signing-keys/jwks.controller';
 import { SigningKeyService } from './signing-keys/signing-key.service';
 import { SigningKeysRepository } from './signing-keys/signing-keys.repository';
 import { SupabaseAuthGateway } from './supabase/supabase-auth.gateway';
+import { CustomerInstancesClient } from './users/customer-instances.client';
 import { ProfileController } from './users/profile.controller';
 import { ProfileService } from './users/profile.service';
 import { UsersRepository } from './users/users.repository';
@@ -46,6 +48,8 @@ import { UsersRepository } from './users/users.repository';
     PasswordHasher,
     RateLimiter,
     LoginLockout,
+    PasswordConfirmation,
+    CustomerInstancesClient,
     SigningKeyService,
     AccessTokenIssuer,
     SessionService,

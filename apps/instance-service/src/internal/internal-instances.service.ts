@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { DesiredState, InstanceCount, InternalInstanceState } from '@app/contracts';
+import type {
+  CustomerInstance,
+  CustomerInstances,
+  DesiredState,
+  InstanceCount,
+  InternalInstanceState,
+  TerminatedCustomerInstances,
+} from '@app/contracts';
 import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { InstanceMetrics } from '../common/instance-metrics';
 import { LifecycleDispatcher } from '../instances/lifecycle-dispatcher';
@@ -38,6 +45,21 @@ function internalView(instance: InstanceEntity): InternalInstanceView {
     generation: instance.generation,
   };
 }
+
+function customerInstanceView(instance: InstanceEntity): CustomerInstance {
+  return {
+    id: instance.id,
+    tenant_id: instance.tenantId,
+    name: instance.name,
+    subdomain: instance.subdomain,
+    status: instance.status,
+    desired_state: instance.desiredState,
+  };
+}
+
+/** Neither terminated nor on its way there. */
+const isLive = (instance: InstanceEntity): boolean =>
+  instance.status !== 'terminated' && instance.desiredState !== 'terminated';
 
 /**
  * What other services may ask of instance-service (libs/contracts/src/internal-api.ts): billing entitles,
@@ -96,7 +118,7 @@ export class InternalInstancesService {
   /** Every live instance of the tenant wants `suspended`; each remembers the state it returns to. */
   async suspendTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
     let affected = 0;
-    for (const instance of await this.liveInstancesOf(tenantId)) {
+    for (const instance of await this.liveInstancesOf({ tenantId })) {
       if (instance.desiredState === 'suspended' || instance.desiredState === 'terminated') continue;
       const { changed } = await this.changeDesiredState(
         instance.id,
@@ -112,7 +134,7 @@ export class InternalInstancesService {
   /** Instances that want `suspended` go back to what they wanted before (running or stopped). */
   async resumeTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
     let affected = 0;
-    for (const instance of await this.liveInstancesOf(tenantId)) {
+    for (const instance of await this.liveInstancesOf({ tenantId })) {
       if (instance.desiredState !== 'suspended') continue;
       const back: DesiredState = instance.previousStatus === 'stopped' ? 'stopped' : 'running';
       const { changed } = await this.changeDesiredState(
@@ -126,6 +148,26 @@ export class InternalInstancesService {
     return { affected };
   }
 
+  /** The customer's live instances (user-service asks before it deletes the account). */
+  async customerInstances(customerId: string): Promise<CustomerInstances> {
+    const live = (await this.liveInstancesOf({ customerId })).filter(isLive);
+    return { instances: live.map(customerInstanceView) };
+  }
+
+  /** Every live instance of the customer wants `terminated` (account deletion); idempotent. */
+  async terminateCustomerInstances(
+    customerId: string,
+    reason: string,
+    actor: string,
+  ): Promise<TerminatedCustomerInstances> {
+    const terminated: InstanceEntity[] = [];
+    for (const instance of (await this.liveInstancesOf({ customerId })).filter(isLive)) {
+      const { instance: after } = await this.changeDesiredState(instance.id, 'terminated', actor, reason);
+      terminated.push(after);
+    }
+    return { affected: terminated.length, instances: terminated.map(customerInstanceView) };
+  }
+
   /** `instance_count` counts live (non-terminated) instances, and `by_status` adds up to it. */
   async count(filter: { tenantId?: string; customerId?: string }): Promise<InstanceCount> {
     const { total, byStatus } = await this.instances.countByStatus(filter);
@@ -133,11 +175,13 @@ export class InternalInstancesService {
     return { instance_count: total, by_status: live };
   }
 
-  private async liveInstancesOf(tenantId: string): Promise<InstanceEntity[]> {
+  private async liveInstancesOf(
+    filter: { tenantId: string } | { customerId: string },
+  ): Promise<InstanceEntity[]> {
     const all: InstanceEntity[] = [];
     for (let page = 1; ; page++) {
       const { items, total } = await this.instances.list({
-        tenantId,
+        ...filter,
         includeTerminated: false,
         page,
         pageSize: PAGE_SIZE,

@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, Put, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiForbiddenResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
-import { DeleteAccountQueryDto, UpdateProfileDto } from './profile.dto';
+import { Client, type ClientInfo } from '../common/client-info';
+import { DeleteAccountDto, DeleteAccountQueryDto, UpdateProfileDto } from './profile.dto';
 import { ProfileService } from './profile.service';
 
 @ApiTags('users')
@@ -23,8 +24,23 @@ export class ProfileController {
   }
 
   @Delete('account')
-  @ApiOperation({ summary: 'Deactivate the account (?confirmation=DELETE); ends every session' })
-  delete(@CurrentUser() user: AuthenticatedUser, @Query() _query: DeleteAccountQueryDto) {
-    return this.profiles.deactivateOwnAccount(user);
+  @ApiOperation({
+    summary:
+      'Deactivate the account (?confirmation=DELETE, body {password}); ends every session. 409 while ' +
+      'instances live, unless terminate_instances=true',
+  })
+  @ApiForbiddenResponse({ description: 'PASSWORD_INCORRECT' })
+  @ApiConflictResponse({ description: 'INSTANCES_STILL_LIVE, with the live instances in details' })
+  delete(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: DeleteAccountQueryDto,
+    @Body() body: DeleteAccountDto,
+    @Client() client: ClientInfo,
+  ) {
+    return this.profiles.deactivateOwnAccount(user, {
+      password: body.password,
+      terminateInstances: query.terminate_instances === true,
+      requestId: client.request_id,
+    });
   }
 }
