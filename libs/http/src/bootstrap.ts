@@ -4,7 +4,13 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigValidationError, loadConfig, trustedProxiesEnv } from '@app/config';
+import {
+  assertNoShippedSecrets,
+  ConfigValidationError,
+  loadConfig,
+  ShippedSecretError,
+  trustedProxiesEnv,
+} from '@app/config';
 import { jsonDepthExceeds, jsonTooDeepError, MAX_JSON_DEPTH } from './json-body';
 import { JsonLogger } from './json-logger';
 
@@ -83,7 +89,7 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
 
 /** Prints one clear line for the fatal startup errors and exits non-zero; anything else with its stack. */
 export function exitOnStartupError(service: string, error: unknown): never {
-  if (error instanceof ConfigValidationError) {
+  if (error instanceof ConfigValidationError || error instanceof ShippedSecretError) {
     process.stderr.write(`${service}: ${error.message}\n`);
   } else if (error instanceof Error && error.name === 'DbUserGuardError') {
     process.stderr.write(`${service}: ${error.message}\n`);
@@ -110,6 +116,7 @@ export async function runService<S extends z.ZodType>(spec: ServiceMain<S>): Pro
       LOG_LEVEL?: string;
       SHUTDOWN_TIMEOUT_MS?: number;
     };
+    assertNoShippedSecrets(config);
     spec.preflight?.(config);
     const logger = new JsonLogger(spec.service, config.LOG_LEVEL);
     const app = await spec.start(config, logger);
