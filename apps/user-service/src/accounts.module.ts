@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
+import type { Config } from './config/env';
 import { AccountSummaryService } from './account-summary/account-summary.service';
 import { AdminAccountsService } from './admin/admin-accounts.service';
 import { AdminUsersController } from './admin/admin-users.controller';
@@ -20,6 +22,7 @@ import { SessionService } from './sessions/session.service';
 import { SessionsRepository } from './sessions/sessions.repository';
 import { AccessTokenIssuer } from './signing-keys/access-token.issuer';
 import { JwksController } from './signing-keys/jwks.controller';
+import { SigningKeyCipher } from './signing-keys/signing-key.cipher';
 import { SigningKeyService } from './signing-keys/signing-key.service';
 import { SigningKeysRepository } from './signing-keys/signing-keys.repository';
 import { SupabaseAuthGateway } from './supabase/supabase-auth.gateway';
@@ -50,6 +53,11 @@ import { UsersRepository } from './users/users.repository';
     LoginLockout,
     PasswordConfirmation,
     CustomerInstancesClient,
+    {
+      provide: SigningKeyCipher,
+      inject: [APP_CONFIG],
+      useFactory: (config: Config) => new SigningKeyCipher(config.SIGNING_KEYS_ENCRYPTION_KEY),
+    },
     SigningKeyService,
     AccessTokenIssuer,
     SessionService,
