@@ -12,11 +12,12 @@ load_env_file() {
 }
 
 # Secrets that must never keep the values shipped in .env.example (the services refuse them in production).
-RANDOM_SECRET_VARS=(INTERNAL_API_TOKEN INSTANCE_SECRETS_KEY KILLBILL_WEBHOOK_SECRET USER_SERVICE_DB_PASSWORD
+RANDOM_SECRET_VARS=(INTERNAL_API_TOKEN INSTANCE_SECRETS_KEY SIGNING_KEYS_ENCRYPTION_KEY KILLBILL_WEBHOOK_SECRET USER_SERVICE_DB_PASSWORD
   TENANT_SERVICE_DB_PASSWORD INSTANCE_SERVICE_DB_PASSWORD BILLING_SERVICE_DB_PASSWORD ODOO_PROVISIONER_PASSWORD)
 
 # `write_env_with_random_secrets TEMPLATE TARGET`: TEMPLATE with a fresh random value for each secret above
-# (INSTANCE_SECRETS_KEY: base64 of 32 bytes, as AES-256-GCM needs; the others: 44 URL-safe characters).
+# (the AES-256-GCM keys INSTANCE_SECRETS_KEY and SIGNING_KEYS_ENCRYPTION_KEY: base64 of 32 bytes; the others: 44
+# URL-safe characters).
 write_env_with_random_secrets() {
   local line key value
   (
@@ -24,7 +25,7 @@ write_env_with_random_secrets() {
     while IFS= read -r line || [[ -n $line ]]; do
       key=${line%%=*}
       if [[ $line == *=* && $line != \#* && " ${RANDOM_SECRET_VARS[*]} " == *" $key "* ]]; then
-        if [[ $key == INSTANCE_SECRETS_KEY ]]; then
+        if [[ $key == INSTANCE_SECRETS_KEY || $key == SIGNING_KEYS_ENCRYPTION_KEY ]]; then
           value=$(head -c 32 /dev/urandom | base64 | tr -d '\n')
         else
           value=$(head -c 33 /dev/urandom | base64 | tr -d '\n' | tr '+/' '-_')

@@ -57,11 +57,34 @@ const APPS = [
 const WORKER = 'instance-worker';
 const PLATFORM_SERVICES = [...APPS.map((app) => app.name), WORKER];
 
+/** What a .env sets for the variables compose requires (`${VAR:?…}`): none of them has a default. */
+const REQUIRED_SECRETS = [
+  'INTERNAL_API_TOKEN',
+  'INSTANCE_SECRETS_KEY',
+  'SIGNING_KEYS_ENCRYPTION_KEY',
+  'POSTGRES_PASSWORD',
+  'USER_SERVICE_DB_PASSWORD',
+  'TENANT_SERVICE_DB_PASSWORD',
+  'INSTANCE_SERVICE_DB_PASSWORD',
+  'BILLING_SERVICE_DB_PASSWORD',
+  'ODOO_PROVISIONER_PASSWORD',
+  'ODOO_POSTGRES_PASSWORD',
+  'REDIS_PASSWORD',
+  'KILLBILL_DB_PASSWORD',
+  'KILLBILL_PASSWORD',
+  'KILLBILL_API_SECRET',
+  'KILLBILL_WEBHOOK_SECRET',
+  'GRAFANA_ADMIN_PASSWORD',
+  'TRAEFIK_DASHBOARD_USERS',
+];
+const DOT_ENV: StringMap = Object.fromEntries(REQUIRED_SECRETS.map((name) => [name, `set-${name}`]));
+
 /**
- * Compose-style interpolation with nothing set in the environment: `${VAR:-default}` gives its default
- * (nested references included), `$$` is a literal dollar. Anything else unresolved fails the test.
+ * Compose-style interpolation with `env` as the environment (by default: a .env that sets every required
+ * secret and nothing else): `${VAR:-default}` gives its default (nested references included), `${VAR:?msg}`
+ * fails when VAR is unset, `$$` is a literal dollar. Anything else unresolved fails the test.
  */
-function interpolate(value: string, env: StringMap = {}): string {
+function interpolate(value: string, env: StringMap = DOT_ENV): string {
   let out = '';
   let i = 0;
   while (i < value.length) {
@@ -80,12 +103,13 @@ function interpolate(value: string, env: StringMap = {}): string {
       }
       if (end === i) throw new Error(`unterminated interpolation in ${value}`);
       const body = value.slice(i + 2, end);
-      const match = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(body);
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)(.*))?$/s.exec(body);
       if (!match) throw new Error(`unsupported interpolation \${${body}}`);
-      const [, name, fallback] = match;
+      const [, name, operator, argument] = match;
       const set = env[name];
       if (set !== undefined && set !== '') out += set;
-      else if (fallback !== undefined) out += interpolate(fallback, env);
+      else if (operator === ':-') out += interpolate(argument, env);
+      else if (operator === ':?') throw new Error(`required variable ${name} is missing: ${argument}`);
       else throw new Error(`\${${name}} has no default`);
       i = end + 1;
     } else {
@@ -199,6 +223,7 @@ interface Router {
   ruleText: string;
   middlewares: string[];
   target: string | undefined;
+  entrypoints: string[];
 }
 
 const routers: Router[] = Object.keys(services).flatMap((service) => {
@@ -214,9 +239,12 @@ const routers: Router[] = Object.keys(services).flatMap((service) => {
       rule: compileRule(interpolate(labels[key])),
       middlewares: (labels[`traefik.http.routers.${name}.middlewares`] ?? '').split(',').filter(Boolean),
       target: labels[`traefik.http.routers.${name}.service`],
+      entrypoints: (labels[`traefik.http.routers.${name}.entrypoints`] ?? 'web').split(','),
     }));
 });
-const routesTo = (request: HttpRequest): Router[] => routers.filter((router) => router.rule(request));
+/** The routers a request to the public entry point (`web`, port 80) reaches. */
+const routesTo = (request: HttpRequest): Router[] =>
+  routers.filter((router) => router.entrypoints.includes('web') && router.rule(request));
 
 // ------------------------------------------------------------------------------------------------------------
 // A minimal, strict XML reader (well-formedness only: nesting, attributes, entities, one root)
@@ -303,6 +331,7 @@ describe('docker-compose.dev.yml', () => {
     for (const name of [
       'traefik',
       'postgres',
+      'odoo-postgres',
       'redis',
       'killbill',
       'killbill-db',
@@ -356,7 +385,7 @@ describe('docker-compose.dev.yml', () => {
       const env = envOf(name);
       expect(env.DB_SERVICE_PASSWORD).toBe(postgres[byRole[env.DB_SERVICE_USER]]);
     }
-    expect(envOf(WORKER).ODOO_PROVISIONER_PASSWORD).toBe(postgres.ODOO_PROVISIONER_PASSWORD);
+    expect(envOf(WORKER).ODOO_PROVISIONER_PASSWORD).toBe(envOf('odoo-postgres').ODOO_PROVISIONER_PASSWORD);
     expect(envOf(WORKER).ODOO_PROVISIONER_USER).toBe('odoo_provisioner');
   });
 
@@ -394,7 +423,7 @@ describe('docker-compose.dev.yml', () => {
   it('points the apps at the compose services and at each other on port 5000', () => {
     for (const name of PLATFORM_SERVICES) {
       const env = envOf(name);
-      expect(env.REDIS_URL).toBe('redis://redis:6379');
+      expect(interpolate(env.REDIS_URL)).toBe('redis://:set-REDIS_PASSWORD@redis:6379');
       expect(env.SMTP_HOST).toBe('mailpit');
       expect(String(env.SMTP_PORT)).toBe('1025');
       for (const app of APPS) {
@@ -463,10 +492,58 @@ describe('docker-compose.dev.yml', () => {
     }
   });
 
-  it('runs Redis with the append-only file on', () => {
+  it('runs Redis with the append-only file on and a password every app uses', () => {
     const command = services.redis.command;
     const text = Array.isArray(command) ? command.join(' ') : (command ?? '');
     expect(text).toMatch(/--appendonly yes\b/);
+    // requirepass from the environment through the config on stdin (`redis-server -`), not in argv.
+    expect(text).toContain('requirepass "$$REDIS_PASSWORD"');
+    expect(text).toMatch(/redis-server - /);
+    const redis = envOf('redis');
+    expect(interpolate(redis.REDIS_PASSWORD)).toBe('set-REDIS_PASSWORD');
+    expect(redis.REDISCLI_AUTH).toBe(redis.REDIS_PASSWORD);
+    for (const name of PLATFORM_SERVICES) {
+      const url = new URL(interpolate(envOf(name).REDIS_URL));
+      expect({ name, password: url.password }).toEqual({ name, password: interpolate(redis.REDIS_PASSWORD) });
+    }
+  });
+
+  it('has no default for any secret: compose refuses to start until .env sets each one', () => {
+    const text = readText('docker-compose.dev.yml');
+    const references = [...text.matchAll(/\$\{([A-Z0-9_]+)(:[-?])?/g)].map(([, name, operator]) => ({
+      name,
+      operator: operator ?? '',
+    }));
+    const secretNames = /(PASSWORD|SECRET|TOKEN|_KEY|_USERS)$/;
+    const secrets = references.filter(({ name }) => secretNames.test(name) && name !== 'KILLBILL_API_KEY');
+    expect(new Set(secrets.map(({ name }) => name))).toEqual(new Set(REQUIRED_SECRETS));
+    for (const reference of secrets) expect(reference).toEqual({ name: reference.name, operator: ':?' });
+    for (const name of REQUIRED_SECRETS) {
+      const missing = Object.fromEntries(Object.entries(DOT_ENV).filter(([key]) => key !== name));
+      const failures = Object.entries(services).flatMap(([service, definition]) =>
+        Object.values(asMap(definition.environment)).flatMap((value) => {
+          try {
+            interpolate(String(value), missing);
+            return [];
+          } catch (error) {
+            return [`${service}: ${(error as Error).message}`];
+          }
+        }),
+      );
+      expect({
+        name,
+        refused: failures.some((f) => f.includes(`required variable ${name} is missing`)),
+      }).toEqual({ name, refused: true });
+    }
+  });
+
+  it('trusts X-Forwarded-For only from the platform network, where Traefik reaches the apps', () => {
+    const subnet = (compose.networks?.platform as { ipam?: { config?: { subnet?: string }[] } } | undefined)
+      ?.ipam?.config?.[0]?.subnet;
+    expect(subnet).toBeDefined();
+    expect(interpolate(subnet ?? '')).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    for (const name of PLATFORM_SERVICES) expect(envOf(name).TRUSTED_PROXIES).toBe(subnet);
+    expect(services.traefik.networks).toEqual(expect.arrayContaining(['platform']));
   });
 
   it('mounts the Postgres init scripts and passes them every role password', () => {
@@ -496,9 +573,36 @@ describe('docker-compose.dev.yml', () => {
   it('declares the network the worker puts Odoo containers on, with a fixed name', () => {
     expect(compose.networks?.odoo?.name).toBe('saasodoo-odoo');
     expect(envOf(WORKER).ODOO_NETWORK).toBe('saasodoo-odoo');
-    for (const name of ['traefik', 'postgres', WORKER]) {
+    for (const name of ['traefik', 'odoo-postgres', WORKER]) {
       expect(services[name].networks).toEqual(expect.arrayContaining(['odoo']));
     }
+  });
+
+  it('gives the Odoo instances their own Postgres server, accepting only odoo_* roles over TCP', () => {
+    // The platform's Postgres is not on any network an Odoo container joins.
+    expect(services.postgres.networks).toEqual(['platform']);
+    expect(services['odoo-postgres'].networks).toEqual(['odoo']);
+    const worker = envOf(WORKER);
+    expect(worker.ODOO_DB_HOST).toBe('odoo-postgres');
+    expect(worker.TENANT_NETWORK_PEERS.split(',')).toEqual(['traefik', 'odoo-postgres']);
+    expect(volumeMounts(services['odoo-postgres'])).toContainEqual({
+      source: './infrastructure/postgres/odoo-initdb',
+      target: '/docker-entrypoint-initdb.d',
+      readOnly: true,
+    });
+    expect(interpolate(envOf('odoo-postgres').POSTGRES_PASSWORD)).toBe('set-ODOO_POSTGRES_PASSWORD');
+    const init = readText('infrastructure/postgres/odoo-initdb/10-odoo.sh');
+    const hba = /cat > "\$PGDATA\/pg_hba.conf" <<'HBA'\n([\s\S]*?)\nHBA/.exec(init)?.[1] ?? '';
+    const rules = hba
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+      .map((line) => line.trim().split(/\s+/));
+    expect(rules).toEqual([
+      ['local', 'all', 'all', 'trust'],
+      ['host', 'all', '/^odoo_', 'samenet', 'scram-sha-256'],
+      ['host', 'all', 'all', 'all', 'reject'],
+    ]);
+    expect(init).toMatch(/CREATE ROLE odoo_provisioner/);
   });
 });
 
@@ -579,11 +683,25 @@ describe('Traefik routing', () => {
     expect(staticConfig.ping).toBeDefined();
 
     const dashboard = routers.find((router) => router.target === 'api@internal');
-    expect(dashboard?.ruleText).toBe('Host(`traefik.localhost`)');
+    expect(dashboard?.entrypoints).toEqual(['dashboard']);
     expect(dashboard?.middlewares).toContain('dashboard-auth@file');
+    // Its entry point is published on the loopback interface only; the public port 80 never serves it.
+    expect((staticConfig.entryPoints as Record<string, { address?: string }>).dashboard?.address).toBe(
+      ':8080',
+    );
+    const dashboardPorts = (services.traefik.ports ?? []).filter(
+      (port) => typeof port === 'string' && port.endsWith(':8080'),
+    );
+    expect(dashboardPorts).toHaveLength(1);
+    expect(interpolate(String(dashboardPorts[0]))).toMatch(/^127\.0\.0\.1:\d+:8080$/);
+    expect(routesTo({ host: 'traefik.localhost', path: '/dashboard/' })).toEqual([]);
+    expect(routesTo({ host: 'api.localhost', path: '/api/rawdata' })).toEqual([]);
+    // No fallback account (it used to be admin/admin): compose requires TRAEFIK_DASHBOARD_USERS.
+    expect(envOf('traefik').DASHBOARD_BASIC_AUTH_USERS).toMatch(/^\$\{TRAEFIK_DASHBOARD_USERS:\?/);
 
     const dynamic = readText('infrastructure/traefik/dynamic/middlewares.yml');
-    const rendered = dynamic.replace(/\{\{[^}]*default "([^"]*)"[^}]*\}\}/g, '$1');
+    expect(dynamic).not.toMatch(/\bdefault\b\s*"/);
+    const rendered = dynamic.replace(/\{\{ env "DASHBOARD_BASIC_AUTH_USERS" \}\}/g, 'user:hash');
     const middlewares = (
       parse(rendered) as { http: { middlewares: Record<string, Record<string, unknown>> } }
     ).http.middlewares;

@@ -37,6 +37,8 @@ describe('instance-service OpenAPI document', () => {
       ['/internal/tenants/{tenantId}/suspend', 'post', 'internal-token'],
       ['/internal/tenants/{tenantId}/resume', 'post', 'internal-token'],
       ['/internal/customers/{customerId}/instances/count', 'get', 'internal-token'],
+      ['/internal/customers/{customerId}/instances', 'get', 'internal-token'],
+      ['/internal/customers/{customerId}/instances/terminate', 'post', 'internal-token'],
       ['/internal/tenants/{tenantId}/instances/count', 'get', 'internal-token'],
     ];
     for (const [path, method, credential] of expected) {

@@ -243,7 +243,7 @@ export function createBody(
     subdomain: databaseName.replace(/_/g, '-'),
     custom_addons: ['web_responsive', 'acme_custom'],
     disabled_modules: ['website_livechat'],
-    environment_vars: { ODOO_WORKERS: '2', LOG_LEVEL: 'info' },
+    environment_vars: { ODOO_WORKERS: '2', ODOO_LOG_LEVEL: 'info' },
     metadata: { source: 'e2e', nested: { list: [1, 'two', null, true], empty: {} } },
     ...overrides,
   };

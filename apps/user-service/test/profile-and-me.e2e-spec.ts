@@ -127,39 +127,78 @@ describe('user-service: profile', () => {
     expect((await users.request({ method: 'PUT', url: '/users/profile', payload: {} })).statusCode).toBe(401);
   });
 
-  it('DELETE /users/account?confirmation=DELETE deactivates the account and ends every session', async () => {
-    const customer = await createVerifiedCustomer(users, smtp);
-    const second = (
-      await users.request({
+  it('DELETE /users/account?confirmation=DELETE with the password deactivates the account and ends every session', async () => {
+    const instances = await fakeService(() => ({ status: 200, body: { instances: [] } }));
+    const withInstances = await startUserService(smtp, { INSTANCE_SERVICE_URL: instances.url });
+    try {
+      const customer = await createVerifiedCustomer(withInstances, smtp);
+      const second = (
+        await withInstances.request({
+          method: 'POST',
+          url: '/auth/login',
+          remoteAddress: randomIp(),
+          payload: { email: customer.email, password: customer.password },
+        })
+      ).json().tokens;
+      const res = await withInstances.request({
+        method: 'DELETE',
+        url: '/users/account?confirmation=DELETE',
+        headers: bearer(customer.access_token),
+        payload: { password: customer.password },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ success: true, terminated_instances: [] });
+      expect(instances.seen.map((seen) => seen.url)).toEqual([
+        `/internal/customers/${customer.id}/instances`,
+      ]);
+      for (const token of [customer.access_token, second.access_token]) {
+        expect(
+          (await other.request({ method: 'GET', url: '/protected', headers: bearer(token) })).statusCode,
+        ).toBe(401);
+      }
+      const [row] = await db(users).query(`SELECT is_active, deactivated_at FROM users WHERE id = $1`, [
+        customer.id,
+      ]);
+      expect(row.is_active).toBe(false);
+      expect(row.deactivated_at).toBeInstanceOf(Date);
+      const login = await users.request({
         method: 'POST',
         url: '/auth/login',
         remoteAddress: randomIp(),
         payload: { email: customer.email, password: customer.password },
-      })
-    ).json().tokens;
-    const res = await users.request({
-      method: 'DELETE',
-      url: '/users/account?confirmation=DELETE',
-      headers: bearer(customer.access_token),
-    });
-    expect(res.statusCode).toBe(200);
-    for (const token of [customer.access_token, second.access_token]) {
-      expect(
-        (await other.request({ method: 'GET', url: '/protected', headers: bearer(token) })).statusCode,
-      ).toBe(401);
+      });
+      expect(login.json()).toMatchObject({ code: 'ACCOUNT_DEACTIVATED' });
+    } finally {
+      await withInstances.close();
+      await instances.close();
     }
-    const [row] = await db(users).query(`SELECT is_active, deactivated_at FROM users WHERE id = $1`, [
-      customer.id,
-    ]);
-    expect(row.is_active).toBe(false);
-    expect(row.deactivated_at).toBeInstanceOf(Date);
-    const login = await users.request({
-      method: 'POST',
-      url: '/auth/login',
-      remoteAddress: randomIp(),
-      payload: { email: customer.email, password: customer.password },
-    });
-    expect(login.json()).toMatchObject({ code: 'ACCOUNT_DEACTIVATED' });
+  });
+
+  it('DELETE /users/account: a wrong or missing password deletes nothing; instance-service down is a 503', async () => {
+    const customer = await createVerifiedCustomer(users, smtp);
+    const attempt = (payload?: Record<string, unknown>) =>
+      users.request({
+        method: 'DELETE',
+        url: '/users/account?confirmation=DELETE',
+        headers: bearer(customer.access_token),
+        ...(payload ? { payload } : {}),
+      });
+    const wrong = await attempt({ password: `${customer.password}x` });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json()).toMatchObject({ code: 'PASSWORD_INCORRECT' });
+    const missing = await attempt();
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    // This user-service reaches no instance-service: it cannot know the instances, so it deletes nothing.
+    const blind = await attempt({ password: customer.password });
+    expect(blind.statusCode).toBe(503);
+    expect(blind.json()).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    const [row] = await db(users).query(`SELECT is_active FROM users WHERE id = $1`, [customer.id]);
+    expect(row.is_active).toBe(true);
+    expect(
+      (await other.request({ method: 'GET', url: '/protected', headers: bearer(customer.access_token) }))
+        .statusCode,
+    ).toBe(200);
   });
 });
 

@@ -49,20 +49,88 @@ describe('user-service: rate limits and lockout (Redis)', () => {
     expect((await login(uniqueEmail(), 'Wrong-Passw0rd!', randomIp())).statusCode).toBe(401);
   });
 
-  it('honours X-Forwarded-For from the proxy as the client address', async () => {
-    const ip = randomIp();
-    const codes: number[] = [];
+  /** A loopback peer of its own (not 127.0.0.1, whose counters every request without remoteAddress shares). */
+  const loopbackPeer = () => randomIp().replace(/^\d+\./, '127.');
+
+  it('ignores X-Forwarded-For from a peer outside TRUSTED_PROXIES: rotating it escapes no per-IP limit', async () => {
+    const peer = loopbackPeer();
+    const logins: number[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await users.request({
         method: 'POST',
         url: '/auth/login',
-        remoteAddress: '127.0.0.1',
-        headers: { 'x-forwarded-for': ip },
+        remoteAddress: peer,
+        headers: { 'x-forwarded-for': randomIp() },
         payload: { email: uniqueEmail(), password: 'Wrong-Passw0rd!' },
       });
-      codes.push(res.statusCode);
+      logins.push(res.statusCode);
     }
-    expect(codes).toEqual([401, 401, 401, 401, 429]);
+    expect(logins).toEqual([401, 401, 401, 401, 429]);
+    const registrations: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await users.request({
+        method: 'POST',
+        url: '/auth/register',
+        remoteAddress: peer,
+        headers: { 'x-forwarded-for': `${randomIp()}, ${randomIp()}` },
+        payload: {
+          email: uniqueEmail(),
+          password: strongPassword(),
+          first_name: 'Ada',
+          last_name: 'Lovelace',
+          accept_terms: true,
+        },
+      });
+      registrations.push(res.statusCode);
+    }
+    expect(registrations).toEqual([201, 201, 429]);
+  });
+
+  describe('behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1/32)', () => {
+    let proxied: ServiceHarness;
+    beforeAll(async () => {
+      proxied = await startUserService(smtp, {
+        TRUSTED_PROXIES: '127.0.0.1/32',
+        RATE_LIMIT_WINDOW_SECONDS: '30',
+        RATE_LIMIT_LOGIN_PER_IP: '4',
+        RATE_LIMIT_LOGIN_PER_EMAIL: '8',
+      });
+    });
+    afterAll(() => proxied?.close());
+
+    const viaProxy = (forwardedFor: string) =>
+      proxied.request({
+        method: 'POST',
+        url: '/auth/login',
+        remoteAddress: '127.0.0.1',
+        headers: { 'x-forwarded-for': forwardedFor },
+        payload: { email: uniqueEmail(), password: 'Wrong-Passw0rd!' },
+      });
+
+    it('counts the forwarded client address, not the proxy', async () => {
+      const client = randomIp();
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++) codes.push((await viaProxy(client)).statusCode);
+      expect(codes).toEqual([401, 401, 401, 401, 429]);
+      // Other clients behind the same proxy are not limited by that one.
+      for (let i = 0; i < 5; i++) expect((await viaProxy(randomIp())).statusCode).toBe(401);
+    });
+
+    it('still ignores the header from a peer that is not the proxy', async () => {
+      const peer = loopbackPeer();
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await proxied.request({
+          method: 'POST',
+          url: '/auth/login',
+          remoteAddress: peer,
+          headers: { 'x-forwarded-for': randomIp() },
+          payload: { email: uniqueEmail(), password: 'Wrong-Passw0rd!' },
+        });
+        codes.push(res.statusCode);
+      }
+      expect(codes).toEqual([401, 401, 401, 401, 429]);
+    });
   });
 
   it('locks an account after repeated failed logins (even the right password is refused), then unlocks', async () => {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Env booleans: only the spellings people actually use, anything else is an error. */
@@ -9,6 +10,36 @@ export const envBoolean = (fallback: boolean) =>
 
 export const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
+/** `10.0.0.1` or `10.0.0.0/8` (IPv4 or IPv6): what TRUSTED_PROXIES lists. */
+export function isIpOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Comma-separated IPs/CIDRs of the reverse proxies whose X-Forwarded-For is believed. Empty (the default):
+ * the client address is always the TCP peer, whatever the headers say.
+ */
+export const trustedProxiesEnv = z.object({
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== ''),
+    )
+    .refine(
+      (entries) => entries.every(isIpOrCidr),
+      'must be a comma-separated list of IP addresses or CIDRs',
+    ),
+});
+
 export const commonEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -19,6 +50,7 @@ export const commonEnv = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10000),
   /** Address the HTTP server listens on: loopback unless told otherwise (the container image sets 0.0.0.0). */
   HOST: z.string().min(1).default('127.0.0.1'),
+  TRUSTED_PROXIES: trustedProxiesEnv.shape.TRUSTED_PROXIES,
 });
 
 export const postgresEnv = z.object({

@@ -1,2 +1,4 @@
 export * from './instance-lifecycle';
 export * from './internal-api';
+export * from './subdomains';
+export * from './customer-instances';

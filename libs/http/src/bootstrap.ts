@@ -4,20 +4,53 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigValidationError, loadConfig } from '@app/config';
+import {
+  assertNoShippedSecrets,
+  ConfigValidationError,
+  loadConfig,
+  ShippedSecretError,
+  trustedProxiesEnv,
+} from '@app/config';
+import { jsonDepthExceeds, jsonTooDeepError, MAX_JSON_DEPTH } from './json-body';
 import { JsonLogger } from './json-logger';
 import { API_REFERENCE_PATH, apiReferenceOf, buildOpenApiDocument } from './openapi';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
-export function createFastifyAdapter(): FastifyAdapter {
-  return new FastifyAdapter({
-    bodyLimit: 1024 * 1024,
-    trustProxy: true,
+const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * The Fastify adapter every service runs on. `trustedProxies` (TRUSTED_PROXIES) are the only peers whose
+ * X-Forwarded-For is believed: with none, `request.ip` is always the TCP peer, so a client cannot pick its
+ * own address (and escape the per-IP rate limits) by sending the header.
+ */
+export function createFastifyAdapter(trustedProxies: readonly string[] = []): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
+  });
+  useBoundedJsonParser(adapter);
+  return adapter;
+}
+
+/**
+ * Fastify's own JSON parser (prototype-poisoning checks included), behind a depth check on the raw text:
+ * JSON nested deeper than MAX_JSON_DEPTH is a 400 VALIDATION_FAILED before anything recurses over it.
+ */
+function useBoundedJsonParser(adapter: FastifyAdapter): void {
+  const fastify = adapter.getInstance();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  adapter.useBodyParser('application/json', false, { bodyLimit: BODY_LIMIT }, (request, body, done) => {
+    const text = body.toString('utf8');
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+      done(jsonTooDeepError(), undefined);
+      return;
+    }
+    parseJson(request, text, done);
   });
 }
 
@@ -30,11 +63,16 @@ export interface HttpAppOptions {
 
 /** Builds a service exactly as production runs it; e2e tests call this too. */
 export async function createHttpApp(module: Type, options: HttpAppOptions): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module, createFastifyAdapter(), {
-    abortOnError: false,
-    bufferLogs: options.logger !== false,
-    logger: options.logger === false ? false : undefined,
-  });
+  const { TRUSTED_PROXIES } = loadConfig(trustedProxiesEnv);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    module,
+    createFastifyAdapter(TRUSTED_PROXIES),
+    {
+      abortOnError: false,
+      bufferLogs: options.logger !== false,
+      logger: options.logger === false ? false : undefined,
+    },
+  );
   if (options.logger) app.useLogger(options.logger);
   const document = buildOpenApiDocument(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
@@ -50,7 +88,7 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
 
 /** Prints one clear line for the fatal startup errors and exits non-zero; anything else with its stack. */
 export function exitOnStartupError(service: string, error: unknown): never {
-  if (error instanceof ConfigValidationError) {
+  if (error instanceof ConfigValidationError || error instanceof ShippedSecretError) {
     process.stderr.write(`${service}: ${error.message}\n`);
   } else if (error instanceof Error && error.name === 'DbUserGuardError') {
     process.stderr.write(`${service}: ${error.message}\n`);
@@ -77,6 +115,7 @@ export async function runService<S extends z.ZodType>(spec: ServiceMain<S>): Pro
       LOG_LEVEL?: string;
       SHUTDOWN_TIMEOUT_MS?: number;
     };
+    assertNoShippedSecrets(config);
     spec.preflight?.(config);
     const logger = new JsonLogger(spec.service, config.LOG_LEVEL);
     const app = await spec.start(config, logger);

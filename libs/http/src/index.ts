@@ -6,3 +6,4 @@ export * from './http-core.module';
 export * from './bootstrap';
 export * from './error-envelope';
 export * from './openapi';
+export * from './json-body';

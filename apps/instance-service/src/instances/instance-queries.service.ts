@@ -1,5 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
+import { isReservedSubdomain } from '@app/contracts';
 import { DependencyUnavailableError, DomainError, ValidationFailedError } from '@app/http';
 import { InstanceBackupsRepository, InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { InstanceLogsClient, InstanceLogsUnavailableError } from '@app/queue';
@@ -15,7 +16,7 @@ import type {
   SubdomainAvailabilityDto,
 } from './instance.dto';
 import { backupView, eventView, instanceView, statusView } from './instance.views';
-import { RESERVED_SUBDOMAINS, SUBDOMAIN_PATTERN } from './instance-rules';
+import { SUBDOMAIN_PATTERN } from './instance-rules';
 
 const LOGS_TIMEOUT_MS = 5_000;
 
@@ -123,7 +124,7 @@ export class InstanceQueriesService {
       const problem = 'subdomain must be 3–50 letters, digits or "-", not starting or ending with "-"';
       throw new ValidationFailedError(problem, [{ field: 'subdomain', problems: [problem] }]);
     }
-    if (RESERVED_SUBDOMAINS.has(subdomain)) return { subdomain, available: false, message: 'Reserved' };
+    if (isReservedSubdomain(subdomain)) return { subdomain, available: false, message: 'Reserved' };
     const available = await this.instances.isSubdomainAvailable(subdomain);
     return { subdomain, available, message: available ? 'Available' : 'Already taken' };
   }

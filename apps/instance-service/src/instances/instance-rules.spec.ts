@@ -1,7 +1,7 @@
 import {
   addonListProblems,
   environmentVarProblems,
-  isForbiddenEnvVar,
+  isAllowedEnvVar,
   isReservedDatabaseName,
   resourceMinimumProblems,
   sizeInMiB,
@@ -57,30 +57,41 @@ describe('instance rules', () => {
     }
   });
 
-  it('keeps the database connection and platform secrets out of environment_vars', () => {
+  it('allows only ODOO_* and a documented few in environment_vars', () => {
     for (const name of [
+      'BASH_ENV',
+      'ENV',
+      'LD_PRELOAD',
+      'PYTHONPATH',
+      'PYTHONWARNINGS',
       'HOST',
       'port',
       'User',
       'PASSWORD',
       'PGPASSWORD',
-      'PGHOST',
       'DB_HOST',
+      'PATH',
+      'SAASODOO_X',
+      'odoo_workers',
+      'ODOO_',
       'ODOO_RC',
       'ODOO_DATABASE_HOST',
-      'PATH',
-      'PASSWORD_FILE',
-      'SAASODOO_X',
+      'ODOO_DB_PASSWORD',
+      'ODOO_ADMIN_PASSWORD',
+      'ODOO_A-B',
+      `ODOO_${'X'.repeat(61)}`,
+      'tz',
     ]) {
-      expect({ name, forbidden: isForbiddenEnvVar(name) }).toEqual({ name, forbidden: true });
+      expect({ name, allowed: isAllowedEnvVar(name) }).toEqual({ name, allowed: false });
     }
-    for (const name of ['ODOO_WORKERS', 'TZ', 'HOSTNAME_SUFFIX', 'MY_PASSWORD_HINT']) {
-      expect({ name, forbidden: isForbiddenEnvVar(name) }).toEqual({ name, forbidden: false });
+    for (const name of ['ODOO_WORKERS', 'ODOO_LOG_LEVEL', `ODOO_${'X'.repeat(60)}`, 'TZ', 'LANG', 'LC_ALL']) {
+      expect({ name, allowed: isAllowedEnvVar(name) }).toEqual({ name, allowed: true });
     }
-    expect(environmentVarProblems({ TZ: 'UTC' })).toEqual([]);
+    expect(environmentVarProblems({ TZ: 'UTC', ODOO_WORKERS: '2' })).toEqual([]);
+    expect(environmentVarProblems({ BASH_ENV: '/tmp/x' })).toEqual([expect.stringContaining('"BASH_ENV"')]);
     expect(environmentVarProblems({ TZ: 1 })).toHaveLength(1);
     expect(environmentVarProblems({ 'A-B': 'x' })).toHaveLength(1);
-    expect(environmentVarProblems({ A: 'x\0y' })).toHaveLength(1);
+    expect(environmentVarProblems({ ODOO_A: 'x\0y' })).toHaveLength(1);
   });
 
   it('checks addon lists', () => {

@@ -4,6 +4,7 @@
  * a customer must not be able to set. Pure functions, shared by the DTOs and the services.
  */
 
+import { isReservedSubdomain } from '@app/contracts';
 import { ValidationFailedError } from '@app/http';
 import {
   BILLING_PLAN_CEILINGS,
@@ -121,33 +122,11 @@ export function isReservedDatabaseName(name: string): boolean {
 /** 3–50 characters, letters, digits and `-`, not starting or ending with `-` (after lower-casing). */
 export const SUBDOMAIN_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,48}[a-z0-9])$/;
 
-/** Hosts the platform itself serves under BASE_DOMAIN (an instance there would hijack the route). */
-export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
-  'api',
-  'www',
-  'app',
-  'admin',
-  'auth',
-  'billing',
-  'docs',
-  'status',
-  'static',
-  'traefik',
-  'grafana',
-  'prometheus',
-  'mail',
-  'mailpit',
-  'smtp',
-  'killbill',
-  'kaui',
-  'localhost',
-]);
-
 export function subdomainProblem(subdomain: string): string | undefined {
   if (!SUBDOMAIN_PATTERN.test(subdomain)) {
     return 'subdomain must be 3–50 letters, digits or "-", not starting or ending with "-"';
   }
-  if (RESERVED_SUBDOMAINS.has(subdomain)) return `subdomain "${subdomain}" is reserved`;
+  if (isReservedSubdomain(subdomain)) return `subdomain "${subdomain}" is reserved`;
   return undefined;
 }
 
@@ -155,7 +134,7 @@ export function subdomainProblem(subdomain: string): string | undefined {
 export function subdomainFromDatabaseName(databaseName: string): string {
   let slug = databaseName.replace(/_/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
   if (slug.length < 3) slug = `${slug}-odoo`.replace(/^-/, '');
-  if (RESERVED_SUBDOMAINS.has(slug)) slug = `${slug}-odoo`;
+  if (isReservedSubdomain(slug)) slug = `${slug}-odoo`;
   return slug.slice(0, 50).replace(/-$/, '');
 }
 
@@ -163,52 +142,46 @@ export function subdomainFromDatabaseName(databaseName: string): string {
 export const ADDON_NAME_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 export const MAX_ADDONS = 200;
 
-export const ENV_VAR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/**
+ * `environment_vars` is an allowlist: Odoo's own `ODOO_*` settings plus the few names below. Anything else
+ * (BASH_ENV, ENV, LD_PRELOAD, PYTHONPATH, PYTHONWARNINGS, ...) could run a customer's code in the image's
+ * entrypoint or interpreter, so it is refused.
+ */
+export const ODOO_ENV_VAR_PATTERN = /^ODOO_[A-Z0-9_]{1,60}$/;
+/** Allowed besides `ODOO_*`: the container's time zone and locale. */
+export const EXTRA_ALLOWED_ENV_VARS: readonly string[] = ['TZ', 'LANG', 'LC_ALL'];
 export const MAX_ENV_VARS = 100;
 export const MAX_ENV_VALUE_LENGTH = 4096;
 
 /**
- * Variables that carry the Odoo database connection or the secrets the worker sets: the worker's own list
- * (the official image reads HOST/PORT/USER/PASSWORD), libpq's PG*, the original image's ODOO_DATABASE_*.
- * Compared upper-cased.
+ * `ODOO_*` names that still carry the Odoo database connection or the secrets the worker sets: the
+ * original image's ODOO_DATABASE_*, the config file, the admin password. Never overridable.
  */
 const FORBIDDEN_ENV_NAMES: ReadonlySet<string> = new Set([
   ...RESERVED_ODOO_ENV_VARS,
-  'DB_HOST',
-  'DB_PORT',
-  'DB_USER',
-  'DB_PASSWORD',
-  'DB_NAME',
-  'DB_FILTER',
-  'DBFILTER',
-  'DATABASE',
-  'DATABASE_URL',
   'ODOO_RC',
   'ODOO_ADMIN_PASSWORD',
-  'ADMIN_PASSWD',
   'ODOO_EMAIL',
   'ODOO_PASSWORD',
 ]);
-const FORBIDDEN_ENV_PREFIXES = ['PG', 'ODOO_DATABASE_', 'ODOO_DB_', 'SAASODOO_'];
+const FORBIDDEN_ENV_PREFIXES = ['ODOO_DATABASE_', 'ODOO_DB_'];
 
-export function isForbiddenEnvVar(name: string): boolean {
-  const upper = name.toUpperCase();
-  return FORBIDDEN_ENV_NAMES.has(upper) || FORBIDDEN_ENV_PREFIXES.some((prefix) => upper.startsWith(prefix));
+/** Whether a customer may set `name` (exact case: the allowlist is upper-case). */
+export function isAllowedEnvVar(name: string): boolean {
+  if (!ODOO_ENV_VAR_PATTERN.test(name) && !EXTRA_ALLOWED_ENV_VARS.includes(name)) return false;
+  return !FORBIDDEN_ENV_NAMES.has(name) && !FORBIDDEN_ENV_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
-/** Problems of an `environment_vars` object, one message per offending entry. */
+/** Problems of an `environment_vars` object, one message per offending entry, each naming the variable. */
 export function environmentVarProblems(vars: Record<string, unknown>): string[] {
   const entries = Object.entries(vars);
   const problems: string[] = [];
   if (entries.length > MAX_ENV_VARS) problems.push(`at most ${MAX_ENV_VARS} environment variables`);
   for (const [name, value] of entries) {
-    if (!ENV_VAR_NAME_PATTERN.test(name)) {
+    if (!isAllowedEnvVar(name)) {
       problems.push(
-        `"${name}" is not a valid variable name (letters, digits and "_", not starting with a digit)`,
-      );
-    } else if (isForbiddenEnvVar(name)) {
-      problems.push(
-        `"${name}" is set by the platform (database connection and secrets) and cannot be overridden`,
+        `"${name}" is not allowed (only ODOO_<NAME> with upper-case letters, digits and "_", or ` +
+          `${EXTRA_ALLOWED_ENV_VARS.join(', ')}; the database connection and secrets are set by the platform)`,
       );
     }
     if (typeof value !== 'string') problems.push(`the value of "${name}" must be a string`);

@@ -6,6 +6,9 @@ import { ApiErrors, JSON_BODY_ERRORS, PARAM_ERRORS } from '@app/http';
 import { InstanceIdPipe } from '../instances/instance-id.pipe';
 import {
   AffectedDto,
+  CustomerInstancesDto,
+  CustomerTerminationDto,
+  TerminatedCustomerInstancesDto,
   DesiredStateDto,
   InternalLimitsDto,
   TenantPlanCeilingDto,
@@ -18,7 +21,7 @@ const uuid = new ParseUUIDPipe();
 /**
  * Service-to-service API (x-internal-token only, never routed by Traefik); shapes in
  * libs/contracts/src/internal-api.ts. Callers: billing-service (entitlement, limits), tenant-service
- * (suspension, counts), user-service (counts).
+ * (suspension, counts), user-service (counts, account deletion).
  */
 @ApiTags('internal')
 @InternalOnly()
@@ -90,6 +93,24 @@ export class InternalInstancesController {
   @ApiErrors(PARAM_ERRORS)
   customerCount(@Param('customerId', uuid) customerId: string) {
     return this.internal.count({ customerId });
+  }
+
+  @Get('customers/:customerId/instances')
+  @ApiOperation({ summary: "The customer's live instances (neither terminated nor terminating)" })
+  @ApiOkResponse({ type: CustomerInstancesDto })
+  customerInstances(@Param('customerId', uuid) customerId: string) {
+    return this.internal.customerInstances(customerId);
+  }
+
+  @Post('customers/:customerId/instances/terminate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Terminate every live instance of the customer (account deletion); idempotent' })
+  @ApiOkResponse({ type: TerminatedCustomerInstancesDto })
+  terminateCustomerInstances(
+    @Param('customerId', uuid) customerId: string,
+    @Body() dto: CustomerTerminationDto,
+  ) {
+    return this.internal.terminateCustomerInstances(customerId, dto.reason, dto.actor);
   }
 
   @Get('tenants/:tenantId/instances/count')

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { InternalInstanceState, SUSPENSION_SOURCES } from '@app/contracts';
-import type { DesiredState, InstanceCount, SuspensionSource, TenantPlan } from '@app/contracts';
+import type {
+  CustomerInstance,
+  CustomerInstances,
+  DesiredState,
+  InstanceCount,
+  SuspensionSource,
+  TenantPlan,
+  TerminatedCustomerInstances,
+} from '@app/contracts';
 import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { clampToCeiling, fieldsAboveCeiling } from '@app/tenancy';
 import { InstanceMetrics } from '../common/instance-metrics';
@@ -58,6 +66,21 @@ function internalView(instance: InstanceEntity): InternalInstanceView {
     suspension_sources: [...instance.suspensionSources],
   };
 }
+
+function customerInstanceView(instance: InstanceEntity): CustomerInstance {
+  return {
+    id: instance.id,
+    tenant_id: instance.tenantId,
+    name: instance.name,
+    subdomain: instance.subdomain,
+    status: instance.status,
+    desired_state: instance.desiredState,
+  };
+}
+
+/** Neither terminated nor on its way there. */
+const isLive = (instance: InstanceEntity): boolean =>
+  instance.status !== 'terminated' && instance.desiredState !== 'terminated';
 
 /**
  * What other services may ask of instance-service (libs/contracts/src/internal-api.ts): billing entitles,
@@ -126,7 +149,7 @@ export class InternalInstancesService {
    */
   async suspendTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
     let affected = 0;
-    for (const instance of await this.liveInstancesOf(tenantId)) {
+    for (const instance of await this.liveInstancesOf({ tenantId })) {
       if (instance.desiredState === 'terminated' || instance.suspensionSources.includes('admin')) continue;
       const { changed } = await this.changeDesiredState(
         instance.id,
@@ -146,7 +169,7 @@ export class InternalInstancesService {
    */
   async resumeTenant(tenantId: string, reason: string, actor: string): Promise<{ affected: number }> {
     let affected = 0;
-    for (const instance of await this.liveInstancesOf(tenantId)) {
+    for (const instance of await this.liveInstancesOf({ tenantId })) {
       if (instance.desiredState !== 'suspended' && !instance.suspensionSources.includes('admin')) continue;
       const back: DesiredState = instance.previousStatus === 'stopped' ? 'stopped' : 'running';
       const { changed } = await this.changeDesiredState(
@@ -164,7 +187,7 @@ export class InternalInstancesService {
   /** A tenant plan downgrade: every live instance above the plan's per-instance ceilings is lowered to them. */
   async applyTenantPlanCeiling(tenantId: string, plan: TenantPlan): Promise<{ affected: number }> {
     let affected = 0;
-    for (const instance of await this.liveInstancesOf(tenantId)) {
+    for (const instance of await this.liveInstancesOf({ tenantId })) {
       if (instance.desiredState === 'terminated') continue;
       const current = {
         cpu_limit: instance.cpuLimit,
@@ -189,6 +212,33 @@ export class InternalInstancesService {
     return { affected };
   }
 
+  /** The customer's live instances (user-service asks before it deletes the account). */
+  async customerInstances(customerId: string): Promise<CustomerInstances> {
+    const live = (await this.liveInstancesOf({ customerId })).filter(isLive);
+    return { instances: live.map(customerInstanceView) };
+  }
+
+  /** Every live instance of the customer wants `terminated` (account deletion); idempotent. */
+  async terminateCustomerInstances(
+    customerId: string,
+    reason: string,
+    actor: string,
+  ): Promise<TerminatedCustomerInstances> {
+    const terminated: InstanceEntity[] = [];
+    for (const instance of (await this.liveInstancesOf({ customerId })).filter(isLive)) {
+      // The source matters only for suspensions; termination clears every one of them.
+      const { instance: after } = await this.changeDesiredState(
+        instance.id,
+        'terminated',
+        actor,
+        reason,
+        'admin',
+      );
+      terminated.push(after);
+    }
+    return { affected: terminated.length, instances: terminated.map(customerInstanceView) };
+  }
+
   /** `instance_count` counts live (non-terminated) instances, and `by_status` adds up to it. */
   async count(filter: { tenantId?: string; customerId?: string }): Promise<InstanceCount> {
     const { total, byStatus } = await this.instances.countByStatus(filter);
@@ -196,11 +246,13 @@ export class InternalInstancesService {
     return { instance_count: total, by_status: live };
   }
 
-  private async liveInstancesOf(tenantId: string): Promise<InstanceEntity[]> {
+  private async liveInstancesOf(
+    filter: { tenantId: string } | { customerId: string },
+  ): Promise<InstanceEntity[]> {
     const all: InstanceEntity[] = [];
     for (let page = 1; ; page++) {
       const { items, total } = await this.instances.list({
-        tenantId,
+        ...filter,
         includeTerminated: false,
         page,
         pageSize: PAGE_SIZE,

@@ -1,7 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsNumber, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { DESIRED_STATES, TENANT_PLANS, type DesiredState, type TenantPlan } from '@app/contracts';
+import {
+  DESIRED_STATES,
+  INSTANCE_STATUSES,
+  TENANT_PLANS,
+  type CustomerInstance,
+  type CustomerInstances,
+  type DesiredState,
+  type InstanceStatus,
+  type TenantPlan,
+  type TerminateCustomerInstancesRequest,
+  type TerminatedCustomerInstances,
+} from '@app/contracts';
 import { CPU_LIMIT_MAX, CPU_LIMIT_MIN, RESOURCE_SIZE_PATTERN } from '../instances/instance-rules';
 
 const UpperCase = () =>
@@ -85,4 +96,35 @@ export class TenantSuspensionDto {
 
 export class AffectedDto {
   @ApiProperty({ type: 'integer', description: 'Instances whose desired state changed' }) affected: number;
+}
+
+/** POST /internal/customers/{customer_id}/instances/terminate (contracts: TerminateCustomerInstancesRequest). */
+export class CustomerTerminationDto implements TerminateCustomerInstancesRequest {
+  @ApiProperty({ example: 'account deleted by the customer' })
+  @IsString()
+  @Length(1, 500)
+  reason: string;
+
+  @ApiProperty({ example: 'user-service' })
+  @IsString()
+  @Length(1, 100)
+  actor: string;
+}
+
+export class CustomerInstanceDto implements CustomerInstance {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ format: 'uuid' }) tenant_id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ type: String, nullable: true }) subdomain: string | null;
+  @ApiProperty({ enum: INSTANCE_STATUSES }) status: InstanceStatus;
+  @ApiProperty({ enum: DESIRED_STATES }) desired_state: DesiredState;
+}
+
+export class CustomerInstancesDto implements CustomerInstances {
+  @ApiProperty({ type: [CustomerInstanceDto] }) instances: CustomerInstanceDto[];
+}
+
+export class TerminatedCustomerInstancesDto implements TerminatedCustomerInstances {
+  @ApiProperty() affected: number;
+  @ApiProperty({ type: [CustomerInstanceDto] }) instances: CustomerInstanceDto[];
 }

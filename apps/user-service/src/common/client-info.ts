@@ -2,7 +2,7 @@ import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 
 export interface ClientInfo {
-  /** The client's address (X-Forwarded-For from Traefik, else the socket). */
+  /** The client's address: the TCP peer, or X-Forwarded-For when the peer is in TRUSTED_PROXIES. */
   ip: string;
   user_agent: string | null;
   request_id: string;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { authEnv } from '@app/auth';
 import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
 import { mailEnv } from '@app/mail';
+import { signingKeysEncryptionEnv } from '../signing-keys/signing-key.cipher';
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 const httpUrl = (fallback: string) =>
@@ -35,6 +36,7 @@ export const envSchema = z
     ...authEnv.shape,
     ...mailEnv.shape,
     ...passwordHashEnv.shape,
+    ...signingKeysEncryptionEnv.shape,
     PORT: port(8001),
     POSTGRES_DB: z.string().min(1).default('auth'),
     /** Where the links in emails point (`/verify-email?token=`, `/reset-password?token=`). */

@@ -81,12 +81,18 @@ export class SessionService {
 
   /**
    * Rotates a refresh token. On success the session's Redis liveness is written again (it may have been
-   * lost with a Redis restart; Postgres is the truth). A reused token revokes the session.
+   * lost with a Redis restart; Postgres is the truth), while the session row is still locked: a logout
+   * racing the refresh revokes the row only after that write, so its DEL always comes last and the session
+   * cannot come back. A reused token revokes the session.
    */
   async rotate(refreshToken: string): Promise<{ result: RotationResult; refreshToken: string }> {
     const next = this.random.token();
-    const result = await this.repository.rotate(hashToken(refreshToken), hashToken(next), this.clock.now());
-    if (result.outcome === 'rotated') await this.markAlive(result.session);
+    const result = await this.repository.rotate(
+      hashToken(refreshToken),
+      hashToken(next),
+      this.clock.now(),
+      (session) => this.markAlive(session),
+    );
     if (result.outcome === 'reused') await this.revoke(result.session.id, 'refresh_token_reuse');
     return { result, refreshToken: next };
   }
@@ -99,6 +105,7 @@ export class SessionService {
     return this.repository.findById(id);
   }
 
+  /** Revokes in Postgres first (waiting for a refresh holding the row), then drops the Redis liveness. */
   async revoke(sessionId: string, reason: RevokeReason): Promise<void> {
     await this.repository.revoke(sessionId, reason, this.clock.now());
     await this.redis.del(this.keys.session(sessionId));

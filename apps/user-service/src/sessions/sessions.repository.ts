@@ -35,9 +35,16 @@ export class SessionsRepository {
   /**
    * Exchanges a refresh token for a new one, atomically: the presented token is locked, and only an
    * unrotated token of a live session is accepted. A token that was already rotated is reported as reused
-   * (the caller then revokes the session).
+   * (the caller then revokes the session). `whileLocked` runs after the rotation, before the commit, with the
+   * session row still locked: a revocation (an UPDATE of that row) waits until it is done, so anything it
+   * writes elsewhere cannot land after the revocation's own clean-up.
    */
-  async rotate(presentedHash: string, nextHash: string, now: Date): Promise<RotationResult> {
+  async rotate(
+    presentedHash: string,
+    nextHash: string,
+    now: Date,
+    whileLocked: (session: SessionEntity) => Promise<void>,
+  ): Promise<RotationResult> {
     return this.dataSource.transaction(async (em) => {
       const token = await em
         .getRepository(RefreshTokenEntity)
@@ -62,7 +69,9 @@ export class SessionsRepository {
         rotatedAt: null,
       });
       await em.update(SessionEntity, { id: session.id }, { lastRefreshedAt: now });
-      return { outcome: 'rotated', session: { ...session, lastRefreshedAt: now } } as const;
+      const rotated = { ...session, lastRefreshedAt: now };
+      await whileLocked(rotated);
+      return { outcome: 'rotated', session: rotated } as const;
     });
   }
 

@@ -13,8 +13,13 @@ export class SigningKeyEntity {
   @Column({ name: 'public_jwk', type: 'jsonb' })
   publicJwk: JWK;
 
-  @Column({ name: 'private_jwk', type: 'jsonb' })
-  privateJwk: JWK;
+  /** Plaintext private JWK: only rows from before sealing, until the service seals them at start. */
+  @Column({ name: 'private_jwk', type: 'jsonb', nullable: true })
+  privateJwk: JWK | null;
+
+  /** The private JWK sealed by SigningKeyCipher (SIGNING_KEYS_ENCRYPTION_KEY). */
+  @Column({ name: 'private_jwk_enc', type: 'text', nullable: true })
+  privateJwkEnc: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

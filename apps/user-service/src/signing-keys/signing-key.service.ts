@@ -7,8 +7,9 @@ import { APP_CONFIG } from '@app/config';
 import { REDIS_CLIENT } from '@app/redis';
 import { Clock } from '../common/clock';
 import type { Config } from '../config/env';
+import { SigningKeyCipher, SigningKeySealError } from './signing-key.cipher';
 import { SigningKeyEntity } from './signing-key.entity';
-import { SigningKeysRepository } from './signing-keys.repository';
+import { SigningKeysRepository, SigningKeysTransaction } from './signing-keys.repository';
 
 /** Replicas re-read the active key and re-publish the key set this often (covers rotations and Redis restarts). */
 const REFRESH_INTERVAL_MS = 30_000;
@@ -35,8 +36,9 @@ function publicPart(jwk: JWK, kid: string): PublicJwk {
 }
 
 /**
- * The ES256 key pairs that sign access tokens: created on first start and kept in the database, the
- * public halves served at /.well-known/jwks.json and published to Redis for the other services' verifiers.
+ * The ES256 key pairs that sign access tokens: created on first start and kept in the database with the
+ * private half sealed (SigningKeyCipher, SIGNING_KEYS_ENCRYPTION_KEY), the public halves served at
+ * /.well-known/jwks.json and published to Redis for the other services' verifiers.
  */
 @Injectable()
 export class SigningKeyService implements OnModuleInit, OnApplicationShutdown {
@@ -51,11 +53,24 @@ export class SigningKeyService implements OnModuleInit, OnApplicationShutdown {
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: Config,
     @Inject(AUTH_SETTINGS) private readonly settings: AuthSettings,
+    private readonly cipher: SigningKeyCipher,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.repository.withLock(async (tx) => {
-      if (!(await tx.findActive())) await tx.insert(await this.generate());
+      await this.sealPlaintextKeys(tx);
+      const active = await tx.findActive();
+      if (active && this.opens(active)) return;
+      if (active) {
+        // Sealed under another SIGNING_KEYS_ENCRYPTION_KEY: unusable here, so it is retired (its public half
+        // stays published while tokens it signed live) and replaced.
+        this.logger.warn({
+          msg: 'the active signing key does not open with this key; rotating',
+          kid: active.kid,
+        });
+        await tx.retire(active.kid, this.clock.now());
+      }
+      await tx.insert(await this.generate());
     });
     await this.reload();
     // Without Redis the service still starts (readiness reports it); the timer publishes once it is back.
@@ -103,12 +118,35 @@ export class SigningKeyService implements OnModuleInit, OnApplicationShutdown {
     await this.publish();
   }
 
+  /** Rows from before sealing get their private half sealed and the plaintext removed. */
+  private async sealPlaintextKeys(tx: SigningKeysTransaction): Promise<void> {
+    for (const row of await tx.findUnsealed()) {
+      if (row.privateJwk) await tx.seal(row.kid, this.cipher.seal(row.kid, row.privateJwk));
+    }
+  }
+
+  private opens(row: SigningKeyEntity): boolean {
+    try {
+      this.privateJwkOf(row);
+      return true;
+    } catch (error) {
+      if (error instanceof SigningKeySealError) return false;
+      throw error;
+    }
+  }
+
+  private privateJwkOf(row: SigningKeyEntity): JWK {
+    if (row.privateJwkEnc) return this.cipher.open(row.kid, row.privateJwkEnc);
+    if (row.privateJwk) return row.privateJwk;
+    throw new SigningKeySealError(row.kid, 'no private key stored');
+  }
+
   private async reload(): Promise<void> {
     const activeRow = await this.repository.findActive();
     if (activeRow && activeRow.kid !== this.active?.kid) {
       this.active = {
         kid: activeRow.kid,
-        key: await importJWK(activeRow.privateJwk, ACCESS_TOKEN_ALGORITHM),
+        key: await importJWK(this.privateJwkOf(activeRow), ACCESS_TOKEN_ALGORITHM),
       };
     }
     const horizon = new Date(
@@ -131,7 +169,8 @@ export class SigningKeyService implements OnModuleInit, OnApplicationShutdown {
       kid,
       algorithm: ACCESS_TOKEN_ALGORITHM,
       publicJwk,
-      privateJwk: await exportJWK(privateKey),
+      privateJwk: null,
+      privateJwkEnc: this.cipher.seal(kid, await exportJWK(privateKey)),
       createdAt: this.clock.now(),
       retiredAt: null,
     });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, IsNull, MoreThan } from 'typeorm';
+import { DataSource, EntityManager, IsNull, MoreThan, Not } from 'typeorm';
 import { SigningKeyEntity } from './signing-key.entity';
 
 @Injectable()
@@ -40,5 +40,14 @@ export class SigningKeysTransaction {
 
   async insert(key: SigningKeyEntity): Promise<void> {
     await this.em.insert(SigningKeyEntity, key);
+  }
+
+  /** Rows whose private key is still in plaintext (from before sealing). */
+  findUnsealed(): Promise<SigningKeyEntity[]> {
+    return this.em.findBy(SigningKeyEntity, { privateJwk: Not(IsNull()) });
+  }
+
+  async seal(kid: string, sealed: string): Promise<void> {
+    await this.em.update(SigningKeyEntity, { kid }, { privateJwk: null, privateJwkEnc: sealed });
   }
 }

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, Put, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, JSON_BODY_ERRORS, QUERY_ERRORS } from '@app/http';
-import { Acknowledgement } from '../auth/auth.views';
-import { ProfileView } from './user.views';
+import { AccountDeleted, ProfileView } from './user.views';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
-import { DeleteAccountQueryDto, UpdateProfileDto } from './profile.dto';
+import { Client, type ClientInfo } from '../common/client-info';
+import { DeleteAccountDto, DeleteAccountQueryDto, UpdateProfileDto } from './profile.dto';
 import { ProfileService } from './profile.service';
 
 @ApiTags('users')
@@ -31,10 +31,28 @@ export class ProfileController {
   }
 
   @Delete('account')
-  @ApiOperation({ summary: 'Deactivate the account (?confirmation=DELETE); ends every session' })
-  @ApiOkResponse({ type: Acknowledgement })
-  @ApiErrors(QUERY_ERRORS)
-  delete(@CurrentUser() user: AuthenticatedUser, @Query() _query: DeleteAccountQueryDto) {
-    return this.profiles.deactivateOwnAccount(user);
+  @ApiOperation({
+    summary:
+      'Deactivate the account (?confirmation=DELETE, body {password}); ends every session. 409 while ' +
+      'instances live, unless terminate_instances=true',
+  })
+  @ApiOkResponse({ type: AccountDeleted })
+  @ApiErrors(JSON_BODY_ERRORS, QUERY_ERRORS, {
+    403: ['PASSWORD_INCORRECT'],
+    409: ['INSTANCES_STILL_LIVE'],
+    429: ['ACCOUNT_LOCKED'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
+  })
+  delete(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: DeleteAccountQueryDto,
+    @Body() body: DeleteAccountDto,
+    @Client() client: ClientInfo,
+  ) {
+    return this.profiles.deactivateOwnAccount(user, {
+      password: body.password,
+      terminateInstances: query.terminate_instances === true,
+      requestId: client.request_id,
+    });
   }
 }

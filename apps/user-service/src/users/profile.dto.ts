@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import {
   Equals,
   IsBoolean,
@@ -70,4 +71,19 @@ export class DeleteAccountQueryDto {
   @ApiProperty({ enum: ['DELETE'], description: 'Must be DELETE' })
   @Equals('DELETE', { message: 'confirmation must be DELETE' })
   confirmation: string;
+
+  @ApiPropertyOptional({
+    description: 'true: terminate the live instances of your tenants too (otherwise they make it a 409)',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'terminate_instances must be true or false' })
+  terminate_instances?: boolean;
+}
+
+export class DeleteAccountDto {
+  @ApiProperty({ description: 'The current password of the account' })
+  @IsString()
+  @Length(1, 1024)
+  password: string;
 }
