@@ -25,7 +25,7 @@ async function tenantWithInstance(owner: TestCustomer): Promise<{ tenantId: stri
     method: 'POST',
     url: '/api/v1/tenants',
     headers: bearer(owner),
-    payload: { name: 'Acme', subdomain: `t-${randomBytes(5).toString('hex')}`, plan: 'basic' },
+    payload: { name: 'Acme', subdomain: `t-${randomBytes(5).toString('hex')}` },
   });
   expect(tenant.statusCode).toBe(201);
   const tenantId = tenant.json<{ id: string }>().id;

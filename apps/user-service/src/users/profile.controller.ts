@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, Put, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, JSON_BODY_ERRORS, QUERY_ERRORS } from '@app/http';
-import { AccountDeleted, ProfileView } from './user.views';
+import { AccountDeleted } from './account-deleted.view';
+import { ProfileView } from './user.views';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
 import { Client, type ClientInfo } from '../common/client-info';

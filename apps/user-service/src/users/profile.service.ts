@@ -7,7 +7,8 @@ import { PasswordConfirmation } from '../security/password-confirmation';
 import { SessionService } from '../sessions/session.service';
 import { CustomerInstancesClient } from './customer-instances.client';
 import { UpdateProfileDto } from './profile.dto';
-import { AccountDeleted, ProfileView, profileView } from './user.views';
+import { AccountDeleted } from './account-deleted.view';
+import { ProfileView, profileView } from './user.views';
 import { ProfilePatch, UsersRepository } from './users.repository';
 import { UserEntity } from './user.entity';
 

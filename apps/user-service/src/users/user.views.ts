@@ -1,7 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { USER_ROLES } from '@app/auth';
 import type { UserRole } from '@app/auth';
-import { Acknowledgement } from '../auth/auth.views';
 import { UserEntity } from './user.entity';
 
 export class CustomerView {
@@ -82,10 +81,4 @@ export function adminUserView(user: UserEntity): AdminUserView {
     deactivated_at: user.deactivatedAt?.toISOString() ?? null,
     supabase_user_id: user.supabaseUserId,
   };
-}
-
-/** DELETE /users/account: the account is deactivated; the instances terminated with it (terminate_instances). */
-export class AccountDeleted extends Acknowledgement {
-  @ApiProperty({ type: [String], format: 'uuid', description: 'Instances terminated with the account' })
-  terminated_instances: string[];
 }
