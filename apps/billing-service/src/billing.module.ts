@@ -73,5 +73,13 @@ import { NotificationHandler } from './webhooks/notification-handler.service';
     KillBillWebhookReceiver,
     ReconciliationService,
   ],
+  // What the payments module uses (PaymentsModule imports BillingModule, never the other way round).
+  exports: [
+    AdvisoryLocks,
+    MembershipService,
+    EntitlementSyncService,
+    MailOutboxRepository,
+    BillingMailDispatcher,
+  ],
 })
 export class BillingModule {}
