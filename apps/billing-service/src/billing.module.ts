@@ -20,6 +20,7 @@ import { MailOutboxRepository } from './notifications/mail-outbox.repository';
 import { PlanEntitlementsRepository } from './plans/plan-entitlements.repository';
 import { InternalPlansController, PlansController } from './plans/plans.controller';
 import { PlansService } from './plans/plans.service';
+import { PendingRecheckService } from './reconciliation/pending-recheck.service';
 import { ReconciliationService } from './reconciliation/reconciliation.service';
 import {
   InternalSubscriptionsController,
@@ -72,6 +73,7 @@ import { NotificationHandler } from './webhooks/notification-handler.service';
     InboxProcessor,
     KillBillWebhookReceiver,
     ReconciliationService,
+    PendingRecheckService,
   ],
   // What the payments module uses (PaymentsModule imports BillingModule, never the other way round).
   exports: [

@@ -346,8 +346,9 @@ describe('billing with the real instance-service and worker', () => {
   it('uncancel before the end of the term keeps a paid instance running', async () => {
     const instance = await createInstance('basic-immediate');
     await settle(kb, billing);
+    await payEverything(); // pay first: a plan without trial is provisioned once its first invoice is paid
+    await settle(kb, billing);
     await waitUntil(instance.id, 'running', 'running');
-    await payEverything();
     const subscription = await subscriptionOf(instance.id);
     await call(billing.harness, owner, {
       method: 'DELETE',

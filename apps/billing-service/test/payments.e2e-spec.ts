@@ -97,6 +97,57 @@ describe('payments (PayNow → Kill Bill)', () => {
     expect(metrics).toMatch(/payment_outbox_lag_seconds\{[^}]*\} 0\n/);
   });
 
+  it('a basic-immediate instance waits (payment_required), is paid by OneMoney and is provisioned once', async () => {
+    const { customer, tenantId } = await newPayer(world);
+    const { instance, subscriptionId } = await subscribeInstance(
+      world,
+      tenantId,
+      customer.id,
+      'basic-immediate',
+    );
+    await settle(world.kb, world.billing);
+    expect(world.services.instances.get(instance.id)).toMatchObject({
+      status: 'pending',
+      desired_state: 'running',
+    });
+    const waiting = await as(world, customer, {
+      method: 'GET',
+      url: `/api/billing/subscriptions/${subscriptionId}`,
+    });
+    expect(waiting.json()).toMatchObject({
+      entitlement: 'pending',
+      billing_status: 'payment_required',
+      entitled: false,
+    });
+    expect(world.services.callsTo(new RegExp(`/internal/instances/${instance.id}/desired-state`))).toEqual(
+      [],
+    );
+
+    const invoice = await unpaidInvoice(world, tenantId);
+    const payment = (await pay(customer, invoice.id, 'onemoney', '0771111111')).json<PaymentBody>();
+    world.paynow.advance(5_000);
+    await waitFor(() => world.services.instances.get(instance.id)?.status === 'running', 'provisioned');
+    const paid = await as(world, customer, {
+      method: 'GET',
+      url: `/api/billing/subscriptions/${subscriptionId}`,
+    });
+    expect(paid.json()).toMatchObject({ entitlement: 'running', billing_status: null, entitled: true });
+    expect((await kbPaymentsOf(world, invoice.id)).map((p) => p.paymentExternalKey)).toEqual([payment.id]);
+    await settle(world.kb, world.billing);
+    expect(world.services.provisionings.get(instance.id)).toBe(1);
+  });
+
+  it('a trial instance runs at once, without a Kill Bill push (act on own writes)', async () => {
+    const { customer, tenantId } = await newPayer(world);
+    world.kb.pausePushDelivery();
+    try {
+      const { instance } = await subscribeInstance(world, tenantId, customer.id, 'basic-monthly');
+      expect(world.services.instances.get(instance.id)?.status).toBe('running');
+    } finally {
+      world.kb.resumePushDelivery();
+    }
+  });
+
   it('a cancelled payment records nothing and sends a notice', async () => {
     const { customer, instance, invoice } = await suspendedCustomer();
     const payment = (

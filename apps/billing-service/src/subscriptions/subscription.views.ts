@@ -11,6 +11,7 @@ export interface SubscriptionView {
   state: string;
   entitlement: string;
   entitled: boolean;
+  billing_status: string | null;
   trial_ends_at: string | null;
   charged_through_date: string | null;
   cancel_requested: boolean;
@@ -22,7 +23,12 @@ export interface SubscriptionView {
 
 /** Billing lets the instance run: the subscription is active and neither suspended nor terminated. */
 export function isEntitled(row: SubscriptionEntity): boolean {
-  return row.kbState === 'ACTIVE' && row.entitlement !== 'suspended' && row.entitlement !== 'terminated';
+  return (
+    row.kbState === 'ACTIVE' &&
+    row.billingStatus !== 'payment_required' &&
+    row.entitlement !== 'suspended' &&
+    row.entitlement !== 'terminated'
+  );
 }
 
 const iso = (value: Date | null) => (value ? value.toISOString() : null);
@@ -39,6 +45,7 @@ export function subscriptionView(row: SubscriptionEntity): SubscriptionView {
     state: row.kbState,
     entitlement: row.entitlement,
     entitled: isEntitled(row),
+    billing_status: row.billingStatus,
     trial_ends_at: iso(row.trialEndsAt),
     charged_through_date: row.chargedThroughDate,
     cancel_requested: !cancelled && row.cancelEffectiveAt !== null,

@@ -161,7 +161,11 @@ export class SubscriptionsService {
         plan: plan.name,
         trial: useTrial,
       });
-      return { subscription, created: inserted };
+      if (inserted) await this.syncQuietly(accountId, subscription.id, 'subscription created');
+      return {
+        subscription: (await this.subscriptions.findById(subscription.id)) ?? subscription,
+        created: inserted,
+      };
     } catch (error) {
       if (useTrial && this.certainlyNotCreated(stage, error)) {
         await this.trials.release(command.tenantId, command.instanceId);
@@ -283,6 +287,22 @@ export class SubscriptionsService {
       overdue_state: accounts.find((a) => a.overdueState)?.overdueState ?? null,
       balance: balances.length ? Math.round(balances.reduce((s, b) => s + b, 0) * 100) / 100 : null,
     };
+  }
+
+  /**
+   * Acts on its own write: re-reads the account now instead of waiting for Kill Bill's push. A failure is not
+   * the caller's (the subscription exists); the 30 s recheck and the notifications apply it.
+   */
+  private async syncQuietly(kbAccountId: string, subscriptionId: string, reason: string): Promise<void> {
+    try {
+      await this.sync.syncAccount(kbAccountId, reason);
+    } catch (error) {
+      this.logger.warn({
+        msg: 'sync after create failed',
+        subscription_id: subscriptionId,
+        error: errorMessage(error),
+      });
+    }
   }
 
   /** Re-reads Kill Bill after a change so the answer (and the instance) reflect it at once. */
