@@ -9,7 +9,6 @@ import { KillBillBadRequestError, KillBillConflictError } from '../killbill/kill
 import { PaymentsRepository } from './payments.repository';
 import { SettlementRow, SettlementsRepository } from './settlements.repository';
 
-const LEASE_MS = 60_000;
 const BATCH = 16;
 const RETRY_MAX_MS = 300_000;
 
@@ -24,6 +23,8 @@ const RETRY_MAX_MS = 300_000;
 export class SettlementOutbox implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('SettlementOutbox');
   private readonly loop: PollingLoop;
+  /** Longer than one attempt (up to three Kill Bill calls), short enough that a crash delays a payment little. */
+  private readonly leaseMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: Config,
@@ -32,6 +33,7 @@ export class SettlementOutbox implements OnApplicationBootstrap, OnModuleDestroy
     private readonly killbill: KillBillClient,
     private readonly sync: EntitlementSyncService,
   ) {
+    this.leaseMs = 3 * config.KILLBILL_TIMEOUT_MS + 5_000;
     this.loop = new PollingLoop('SettlementOutbox', config.PAYMENT_WORK_POLL_MS, () => this.drainOnce());
   }
 
@@ -53,12 +55,12 @@ export class SettlementOutbox implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Records one payment now (the operator's route); null if another worker holds it or it failed (retried). */
   async settleNow(paymentId: string): Promise<boolean> {
-    const [row] = await this.settlements.claim(1, LEASE_MS, paymentId);
+    const [row] = await this.settlements.claim(1, this.leaseMs, paymentId);
     return row ? this.settle(row) : false;
   }
 
   private async drainOnce(): Promise<number> {
-    const rows = await this.settlements.claim(BATCH, LEASE_MS);
+    const rows = await this.settlements.claim(BATCH, this.leaseMs);
     await forEachLimit(rows, 4, async (row) => {
       await this.settle(row);
     });
