@@ -161,7 +161,11 @@ export class SubscriptionsService {
         plan: plan.name,
         trial: useTrial,
       });
-      if (inserted) await this.syncQuietly(accountId, subscription.id, 'subscription created');
+      // Only once instance-service shows the instance: it may call us before committing it, and a sync that
+      // cannot see it would take it for an orphan. Until then the 30 s recheck and Kill Bill's push apply it.
+      if (inserted && (await this.instances.get(command.instanceId).catch(() => null))) {
+        await this.syncQuietly(accountId, subscription.id, 'subscription created');
+      }
       return {
         subscription: (await this.subscriptions.findById(subscription.id)) ?? subscription,
         created: inserted,
