@@ -438,6 +438,13 @@ describe('docker-compose.dev.yml', () => {
     expect(billing.KILLBILL_CALLBACK_URL).toBe('http://billing-service:5000/api/billing/webhooks/killbill');
     expect(interpolate(billing.KILLBILL_API_KEY)).toBe(interpolate(envOf('kaui').KAUI_KILLBILL_API_KEY));
     expect(interpolate(billing.KILLBILL_PASSWORD)).toBe(interpolate(envOf('killbill').KB_ADMIN_PASSWORD));
+    // Payments: off unless configured; PayNow's result URL is the public billing route through Traefik.
+    expect(interpolate(billing.PAYMENT_GATEWAY)).toBe('none');
+    expect(interpolate(billing.PAYNOW_URL)).toBe('https://www.paynow.co.zw');
+    expect(interpolate(billing.PAYNOW_RESULT_URL)).toBe(
+      'http://api.localhost/billing/api/billing/webhooks/paynow',
+    );
+    expect(interpolate(billing.BILLING_RECHECK_INTERVAL_SECONDS)).toBe('30');
   });
 
   it('passes the plan and storage settings of .env.example (MAX_TENANTS_PER_CUSTOMER, USAGE_INTERVAL_MS)', () => {

@@ -7,6 +7,7 @@ import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
 import { KillBillModule } from './killbill/killbill.module';
 import { KillBillHealthCheck } from './killbill/killbill.health';
+import { PaymentsModule } from './payments/payments.module';
 
 @Module({
   imports: [
@@ -19,6 +20,7 @@ import { KillBillHealthCheck } from './killbill/killbill.health';
     AuthModule.forRoot(),
     MailModule.forRoot(),
     BillingModule,
+    PaymentsModule,
   ],
 })
 export class AppModule {}

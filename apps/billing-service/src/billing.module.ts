@@ -19,6 +19,7 @@ import { BillingMailService } from './notifications/billing-mail.service';
 import { MailOutboxRepository } from './notifications/mail-outbox.repository';
 import { InternalPlansController, PlansController } from './plans/plans.controller';
 import { PlansService } from './plans/plans.service';
+import { PendingRecheckService } from './reconciliation/pending-recheck.service';
 import { ReconciliationService } from './reconciliation/reconciliation.service';
 import {
   InternalSubscriptionsController,
@@ -74,6 +75,15 @@ import { BacklogRepository } from './common/backlog.repository';
     InboxProcessor,
     KillBillWebhookReceiver,
     ReconciliationService,
+    PendingRecheckService,
+  ],
+  // What the payments module uses (PaymentsModule imports BillingModule, never the other way round).
+  exports: [
+    AdvisoryLocks,
+    MembershipService,
+    EntitlementSyncService,
+    MailOutboxRepository,
+    BillingMailDispatcher,
   ],
 })
 export class BillingModule {}

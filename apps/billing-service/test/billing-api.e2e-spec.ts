@@ -384,9 +384,10 @@ describe('billing API', () => {
       expect(created.json()).toMatchObject({
         instance_id: instance.id,
         plan_name: 'basic-immediate',
-        entitlement: 'running',
+        entitlement: 'pending',
+        billing_status: 'payment_required', // pay first: no trial on basic-immediate
       });
-      // Entitled, but the customer had stopped it: billing does not start it behind their back.
+      // Not entitled before its first invoice is paid, and the customer had stopped it: nothing is started.
       expect(services.instances.get(instance.id)).toMatchObject({
         status: 'stopped',
         desired_state: 'stopped',

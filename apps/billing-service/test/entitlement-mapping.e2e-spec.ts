@@ -35,7 +35,10 @@ describe('entitlement mapping, one notification at a time', () => {
   const actionType = (value: string) => (p: KillBillPushPayload) => (p.metaData ?? '').includes(value);
 
   beforeAll(async () => {
-    world = await startWorld({}, { BILLING_ORPHAN_GRACE_SECONDS: '0' });
+    world = await startWorld(
+      {},
+      { BILLING_ORPHAN_GRACE_SECONDS: '0', BILLING_RECHECK_INTERVAL_SECONDS: '0' },
+    );
     world.kb.pausePushDelivery();
     customer = newCustomer(world);
     ({
@@ -43,6 +46,13 @@ describe('entitlement mapping, one notification at a time', () => {
       subscriptionId,
     } = await subscribe(world, customer, 'basic-monthly'));
     accountId = (await world.kbClient.findAccountByExternalKey(customer.tenantId))!.accountId;
+    // Billing acted on its own write (re-read Kill Bill after the create) without any notification…
+    expect(world.services.instances.get(instanceId)?.status).toBe('running');
+    // …rewind to "that re-read was lost", so each test below sees what one notification alone does.
+    Object.assign(world.services.instances.get(instanceId)!, { status: 'pending' });
+    await world.billing.dataSource.query(`UPDATE subscriptions SET entitlement = 'pending' WHERE id = $1`, [
+      subscriptionId,
+    ]);
   });
   afterAll(() => stopWorld(world));
 

@@ -29,6 +29,24 @@ export interface BillingMailTemplates {
   };
   billing_instance_resumed: { first_name: string; instance_id: string };
   billing_instance_terminated: { first_name: string; instance_id: string; billing_url: string };
+  billing_payment_receipt: {
+    first_name: string;
+    payment_id: string;
+    invoice_id: string;
+    amount: string;
+    currency: string;
+    method: string;
+    gateway_reference: string;
+  };
+  billing_payment_not_completed: {
+    first_name: string;
+    payment_id: string;
+    invoice_id: string;
+    amount: string;
+    currency: string;
+    outcome: string;
+    billing_url: string;
+  };
 }
 
 export type BillingMailTemplateName = keyof BillingMailTemplates;
@@ -39,6 +57,8 @@ export const BILLING_MAIL_TEMPLATES: readonly BillingMailTemplateName[] = [
   'billing_instance_suspended',
   'billing_instance_resumed',
   'billing_instance_terminated',
+  'billing_payment_receipt',
+  'billing_payment_not_completed',
 ];
 
 const PRODUCT = 'SaaS Odoo';
@@ -115,6 +135,21 @@ const renderers: { [K in BillingMailTemplateName]: (vars: BillingMailTemplates[K
         'Its data is kept for the retention period; contact us to restore it.',
       ],
       { label: 'Billing', url: v.billing_url },
+    ),
+  billing_payment_receipt: (v) =>
+    render(`Payment received: ${v.amount} ${v.currency}`, `Hello ${v.first_name},`, [
+      `Thank you: we received ${v.amount} ${v.currency} by ${v.method} for invoice ${v.invoice_id}.`,
+      `Payment ${v.payment_id}, gateway reference ${v.gateway_reference}.`,
+    ]),
+  billing_payment_not_completed: (v) =>
+    render(
+      `Your payment of ${v.amount} ${v.currency} was ${v.outcome}`,
+      `Hello ${v.first_name},`,
+      [
+        `Payment ${v.payment_id} for invoice ${v.invoice_id} was ${v.outcome}; nothing was charged by us.`,
+        'The invoice is still due. You can try again with another method or number.',
+      ],
+      { label: 'Pay now', url: v.billing_url },
     ),
 };
 

@@ -1,26 +1,21 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import {
-  ApiCreatedResponse,
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
-  ApiPropertyOptional,
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
-import { IsNumber, IsOptional, IsPositive, IsString, Length } from 'class-validator';
 import { AdminOnly } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
-import { ApiErrors, JSON_BODY_ERRORS, NotFoundError, PARAM_ERRORS } from '@app/http';
+import { ApiErrors } from '@app/http';
 import type { Config } from '../config/env';
 import {
   BootstrapRun,
   BootstrapState,
   KillBillBootstrapService,
 } from '../killbill/killbill-bootstrap.service';
-import { KillBillClient } from '../killbill/killbill.client';
-import { KillBillNotFoundError } from '../killbill/killbill.errors';
 import { PlansService } from '../plans/plans.service';
 import {
   ReconciliationReport,
@@ -31,40 +26,14 @@ import { BillingDisabledError } from '../subscriptions/subscriptions.service';
 import { InboxProcessor } from '../webhooks/inbox-processor.service';
 import { InboxCounts, InboxRepository } from '../webhooks/inbox.repository';
 
-export class ExternalPaymentDto {
-  @ApiPropertyOptional({ description: 'Amount paid (default: the invoice balance)', example: 5 })
-  @IsOptional()
-  @IsNumber({ maxDecimalPlaces: 2 })
-  @IsPositive()
-  amount?: number;
-
-  @ApiProperty({ description: 'Reference of the payment outside Kill Bill (makes a retry safe)' })
-  @IsString()
-  @Length(1, 128)
-  reference: string;
-}
-
+/** Operator routes (admin role). */
 export class RequeueResult {
   @ApiProperty({ type: 'integer', description: 'Failed notifications put back in the queue' })
   requeued: number;
 }
 
-export class ExternalPaymentResult {
-  @ApiProperty({ format: 'uuid' })
-  invoice_id: string;
-  @ApiProperty({
-    type: 'string',
-    nullable: true,
-    description: 'Kill Bill payment id; null when nothing was due',
-  })
-  payment_id: string | null;
-  @ApiProperty()
-  paid: boolean;
-}
-
 const KILLBILL_ERRORS = { 502: ['KILLBILL_ERROR'], 503: ['DEPENDENCY_UNAVAILABLE'] } as const;
 
-/** Operator routes (admin role). */
 @ApiTags('admin')
 @Controller('admin/billing')
 @AdminOnly()
@@ -77,7 +46,6 @@ export class AdminBillingController {
     private readonly reconciliation: ReconciliationService,
     private readonly inbox: InboxRepository,
     private readonly processor: InboxProcessor,
-    private readonly killbill: KillBillClient,
   ) {}
 
   @Post('killbill/bootstrap')
@@ -127,29 +95,5 @@ export class AdminBillingController {
     const requeued = await this.inbox.requeueFailed();
     this.processor.kick();
     return { requeued };
-  }
-
-  @Post('invoices/:invoice_id/external-payments')
-  @ApiOperation({ summary: 'Record a payment made outside Kill Bill on an invoice' })
-  @ApiCreatedResponse({ type: ExternalPaymentResult })
-  @ApiErrors(JSON_BODY_ERRORS, PARAM_ERRORS, KILLBILL_ERRORS, {
-    404: ['NOT_FOUND'],
-    409: ['BILLING_DISABLED'],
-  })
-  async externalPayment(
-    @Param('invoice_id', new ParseUUIDPipe()) invoiceId: string,
-    @Body() body: ExternalPaymentDto,
-  ): Promise<ExternalPaymentResult> {
-    if (this.config.BILLING_PROVIDER !== 'killbill') throw new BillingDisabledError();
-    const invoice = await this.killbill.getInvoice(invoiceId).catch((error: unknown) => {
-      if (error instanceof KillBillNotFoundError) throw new NotFoundError('Invoice');
-      throw error;
-    });
-    const paymentId = await this.killbill.createExternalPayment(invoiceId, {
-      accountId: invoice.accountId,
-      amount: body.amount ?? invoice.balance ?? undefined,
-      paymentExternalKey: body.reference,
-    });
-    return { invoice_id: invoiceId, payment_id: paymentId, paid: paymentId !== null };
   }
 }

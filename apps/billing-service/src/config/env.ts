@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authEnv } from '@app/auth';
-import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
+import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config';
 import { mailEnv } from '@app/mail';
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
@@ -15,6 +15,8 @@ const int = (fallback: number, min = 0, max = 86_400_000) =>
 
 /** Path of the Kill Bill push receiver (the callback registered in Kill Bill, plus `?token=`). */
 export const KILLBILL_WEBHOOK_PATH = '/api/billing/webhooks/killbill';
+/** Path of PayNow's result URL (status updates, form-encoded). */
+export const PAYNOW_RESULT_PATH = '/api/billing/webhooks/paynow';
 
 const schema = z.object({
   ...commonEnv.shape,
@@ -75,10 +77,41 @@ const schema = z.object({
   BILLING_MAIL_MAX_ATTEMPTS: int(8, 1, 100),
   /** A subscription whose instance instance-service no longer knows is cancelled once it is this old. */
   BILLING_ORPHAN_GRACE_SECONDS: int(3_600, 0),
+  /** Anything still waiting on billing (pending instances, unpaid first invoices) is re-read this often; 0 = off. */
+  BILLING_RECHECK_INTERVAL_SECONDS: int(30, 0, 86_400),
+
+  /** `paynow` (EcoCash, OneMoney, cards through PayNow) or `none` (no online payments; operators record them). */
+  PAYMENT_GATEWAY: z.enum(['paynow', 'none']).default('none'),
+  PAYNOW_URL: urlWithDefault('https://www.paynow.co.zw'),
+  PAYNOW_INTEGRATION_ID: optionalSecret(),
+  PAYNOW_INTEGRATION_KEY: optionalSecret(),
+  /** The merchant account's email; in test mode PayNow requires it as `authemail`. */
+  PAYNOW_MERCHANT_EMAIL: z.preprocess(emptyAsUndefined, z.email().optional()),
+  /** Public URL of our result endpoint. Default: BILLING_SERVICE_URL + /api/billing/webhooks/paynow. */
+  PAYNOW_RESULT_URL: optionalUrl,
+  /** Where the customer lands after a web payment. Default: FRONTEND_URL + /billing. */
+  PAYNOW_RETURN_URL: optionalUrl,
+  /** true: `authemail` is PAYNOW_MERCHANT_EMAIL (an integration in test mode); false: the customer's email. */
+  PAYNOW_TEST_MODE: envBoolean(false),
+  PAYNOW_TIMEOUT_MS: int(15_000, 100, 120_000),
+  /** A payment still unpaid this long after it started ends as cancelled. */
+  PAYMENT_EXPIRY_MINUTES: int(30, 1, 10_080),
+  /** The background poller asks the gateway after PAYMENT_POLL_MIN_MS, then backs off up to PAYMENT_POLL_MAX_MS. */
+  PAYMENT_POLL_MIN_MS: int(5_000, 10, 3_600_000),
+  PAYMENT_POLL_MAX_MS: int(60_000, 10, 3_600_000),
+  /** How often the poller and the Kill Bill outbox look for due work. */
+  PAYMENT_WORK_POLL_MS: int(1_000, 10, 60_000),
 });
 
 export const envSchema = schema
   .superRefine((env, ctx) => {
+    if (env.PAYMENT_GATEWAY !== 'none' && env.BILLING_PROVIDER !== 'killbill') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYMENT_GATEWAY'],
+        message: 'payments settle Kill Bill invoices: needs BILLING_PROVIDER=killbill',
+      });
+    }
     if (env.BILLING_PROVIDER !== 'killbill') return;
     const required = [
       'KILLBILL_PASSWORD',
@@ -90,6 +123,24 @@ export const envSchema = schema
       if (!env[key]) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'required when BILLING_PROVIDER=killbill' });
       }
+    }
+    if (env.PAYMENT_GATEWAY === 'paynow') {
+      for (const key of [
+        'PAYNOW_INTEGRATION_ID',
+        'PAYNOW_INTEGRATION_KEY',
+        'PAYNOW_MERCHANT_EMAIL',
+      ] as const) {
+        if (!env[key]) {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'required when PAYMENT_GATEWAY=paynow' });
+        }
+      }
+    }
+    if (env.PAYMENT_POLL_MAX_MS < env.PAYMENT_POLL_MIN_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYMENT_POLL_MAX_MS'],
+        message: 'must not be below PAYMENT_POLL_MIN_MS',
+      });
     }
     if (env.BILLING_SYNC_CONCURRENCY * 2 + 2 > env.DB_POOL_SIZE) {
       ctx.addIssue({
@@ -109,6 +160,8 @@ export const envSchema = schema
   .transform((env) => ({
     ...env,
     KILLBILL_CALLBACK_URL: env.KILLBILL_CALLBACK_URL ?? `${env.BILLING_SERVICE_URL}${KILLBILL_WEBHOOK_PATH}`,
+    PAYNOW_RESULT_URL: env.PAYNOW_RESULT_URL ?? `${env.BILLING_SERVICE_URL}${PAYNOW_RESULT_PATH}`,
+    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.FRONTEND_URL}/billing`,
   }));
 
 export type Config = z.infer<typeof envSchema>;

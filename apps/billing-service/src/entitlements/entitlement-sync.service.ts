@@ -17,7 +17,7 @@ import {
   InstanceServiceClient,
 } from '../integrations/instance-service.client';
 import { KillBillClient } from '../killbill/killbill.client';
-import { CLEAR_OVERDUE_STATE, KbOverdueState, KbSubscription } from '../killbill/killbill.types';
+import { CLEAR_OVERDUE_STATE, KbInvoice, KbOverdueState, KbSubscription } from '../killbill/killbill.types';
 import { BillingMailService } from '../notifications/billing-mail.service';
 import { PlansService } from '../plans/plans.service';
 import { Entitlement } from '../subscriptions/subscription.entity';
@@ -48,6 +48,25 @@ function unchanged(row: SubscriptionEntity, snapshot: SubscriptionSnapshot): boo
     row.chargedThroughDate === snapshot.chargedThroughDate &&
     time(row.cancelEffectiveAt) === time(snapshot.cancelEffectiveAt)
   );
+}
+
+/** Which subscriptions of the account have an unpaid invoice (read from Kill Bill once per sync, when asked). */
+class UnpaidSubscriptions {
+  private ids: Promise<Set<string>> | null = null;
+
+  constructor(private readonly read: () => Promise<KbInvoice[]>) {}
+
+  has(subscriptionId: string): Promise<boolean> {
+    this.ids ??= this.read().then(
+      (invoices) =>
+        new Set(
+          invoices
+            .filter((i) => (i.balance ?? 0) > 0)
+            .flatMap((i) => (i.items ?? []).map((item) => item.subscriptionId ?? '')),
+        ),
+    );
+    return this.ids.then((ids) => ids.has(subscriptionId));
+  }
 }
 
 export interface AccountSyncResult {
@@ -150,6 +169,7 @@ export class EntitlementSyncService {
       await this.accounts.saveSnapshot(tenantId, accountSnapshot);
     }
     const results: SubscriptionSyncResult[] = [];
+    const unpaid = new UnpaidSubscriptions(() => this.killbill.getAccountInvoices(kbAccountId));
     for (const bundle of bundles) {
       for (const subscription of bundle.subscriptions ?? []) {
         if (subscription.productCategory && subscription.productCategory !== 'BASE') continue;
@@ -160,6 +180,7 @@ export class EntitlementSyncService {
             overdue,
             local?.contactCustomerId ?? null,
             reason,
+            unpaid,
           ),
         );
       }
@@ -178,6 +199,7 @@ export class EntitlementSyncService {
     overdue: KbOverdueState,
     contact: string | null,
     reason: string,
+    unpaid: UnpaidSubscriptions,
   ): Promise<SubscriptionSyncResult> {
     const instanceId = subscription.bundleExternalKey;
     const result: SubscriptionSyncResult = {
@@ -215,7 +237,29 @@ export class EntitlementSyncService {
       ).subscription;
     }
 
-    const target = entitlementOf(subscription, overdue);
+    let target = entitlementOf(subscription, overdue);
+    // Pay first: a plan without trial is not provisioned until its first invoice is paid.
+    const awaitingPayment =
+      target === 'running' &&
+      row.entitlement === 'pending' &&
+      (await this.plans.require(subscription.planName)).trial_length === 0 &&
+      (await unpaid.has(subscription.subscriptionId));
+    if (awaitingPayment) {
+      // Still checks that the instance exists (a discarded instance's subscription is cancelled below).
+      if (
+        !(await this.instances.get(instanceId)) &&
+        Date.now() - row.createdAt.getTime() >= this.orphanGraceMs
+      ) {
+        target = 'running'; // falls through to applyDesiredState, which finds the instance missing
+      } else {
+        await this.subscriptions.setBillingStatus(row.id, 'payment_required');
+        await this.subscriptions.saveSnapshotOnly(row.id, snapshotOf(subscription));
+        return { ...result, skipped: 'payment_required' };
+      }
+    }
+    if (row.billingStatus === 'payment_required' && target !== null) {
+      await this.subscriptions.setBillingStatus(row.id, null);
+    }
     result.entitlement = target;
 
     if (target) {

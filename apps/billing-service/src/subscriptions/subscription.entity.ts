@@ -58,6 +58,10 @@ export class SubscriptionEntity {
   @Column({ type: 'varchar', length: 16 })
   entitlement: Entitlement;
 
+  /** `payment_required`: a plan without trial waits for its first invoice to be paid (pay first). */
+  @Column({ name: 'billing_status', type: 'varchar', length: 32, nullable: true })
+  billingStatus: string | null;
+
   @Column({ name: 'entitlement_version', type: 'integer' })
   entitlementVersion: number;
 

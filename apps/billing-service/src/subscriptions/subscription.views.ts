@@ -21,6 +21,13 @@ export class SubscriptionView {
   entitlement: string;
   @ApiProperty({ description: 'Whether the instance may run' })
   entitled: boolean;
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    enum: ['payment_required'],
+    description: 'payment_required: a plan without a trial waits for its first invoice to be paid',
+  })
+  billing_status: string | null;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
   trial_ends_at: string | null;
   @ApiProperty({ type: 'string', nullable: true, example: '2026-01-31' })
@@ -46,7 +53,12 @@ export class SubscriptionList {
 
 /** Billing lets the instance run: the subscription is active and neither suspended nor terminated. */
 export function isEntitled(row: SubscriptionEntity): boolean {
-  return row.kbState === 'ACTIVE' && row.entitlement !== 'suspended' && row.entitlement !== 'terminated';
+  return (
+    row.kbState === 'ACTIVE' &&
+    row.billingStatus !== 'payment_required' &&
+    row.entitlement !== 'suspended' &&
+    row.entitlement !== 'terminated'
+  );
 }
 
 const iso = (value: Date | null) => (value ? value.toISOString() : null);
@@ -63,6 +75,7 @@ export function subscriptionView(row: SubscriptionEntity): SubscriptionView {
     state: row.kbState,
     entitlement: row.entitlement,
     entitled: isEntitled(row),
+    billing_status: row.billingStatus,
     trial_ends_at: iso(row.trialEndsAt),
     charged_through_date: row.chargedThroughDate,
     cancel_requested: !cancelled && row.cancelEffectiveAt !== null,

@@ -139,4 +139,25 @@ export class SubscriptionsRepository {
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
   }
+
+  /** Pay first: `payment_required` while the first invoice of a plan without trial is unpaid; null after. */
+  async setBillingStatus(id: string, status: string | null): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE subscriptions SET billing_status = $2, updated_at = now() WHERE id = $1 AND billing_status IS DISTINCT FROM $2`,
+      [id, status],
+    );
+  }
+
+  /** Kill Bill accounts with a subscription still waiting on billing (pending, or waiting for its first payment). */
+  async accountsWaiting(): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT DISTINCT kb_account_id::text AS id FROM subscriptions
+        WHERE kb_account_id IS NOT NULL AND entitlement = 'pending'`,
+    )) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async saveSnapshotOnly(id: string, snapshot: SubscriptionSnapshot): Promise<void> {
+    await this.transaction((manager) => this.saveSnapshot(manager, id, snapshot));
+  }
 }

@@ -165,7 +165,15 @@ export class SubscriptionsService {
         plan: plan.name,
         trial: useTrial,
       });
-      return { subscription, created: inserted };
+      // Only once instance-service shows the instance: it may call us before committing it, and a sync that
+      // cannot see it would take it for an orphan. Until then the 30 s recheck and Kill Bill's push apply it.
+      if (inserted && (await this.instances.get(command.instanceId).catch(() => null))) {
+        await this.syncQuietly(accountId, subscription.id, 'subscription created');
+      }
+      return {
+        subscription: (await this.subscriptions.findById(subscription.id)) ?? subscription,
+        created: inserted,
+      };
     } catch (error) {
       if (useTrial && this.certainlyNotCreated(stage, error)) {
         await this.trials.release(command.customerId, command.instanceId);
@@ -287,6 +295,22 @@ export class SubscriptionsService {
       overdue_state: accounts.find((a) => a.overdueState)?.overdueState ?? null,
       balance: balances.length ? Math.round(balances.reduce((s, b) => s + b, 0) * 100) / 100 : null,
     };
+  }
+
+  /**
+   * Acts on its own write: re-reads the account now instead of waiting for Kill Bill's push. A failure is not
+   * the caller's (the subscription exists); the 30 s recheck and the notifications apply it.
+   */
+  private async syncQuietly(kbAccountId: string, subscriptionId: string, reason: string): Promise<void> {
+    try {
+      await this.sync.syncAccount(kbAccountId, reason);
+    } catch (error) {
+      this.logger.warn({
+        msg: 'sync after create failed',
+        subscription_id: subscriptionId,
+        error: errorMessage(error),
+      });
+    }
   }
 
   /** Re-reads Kill Bill after a change so the answer (and the instance) reflect it at once. */

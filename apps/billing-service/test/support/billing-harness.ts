@@ -113,6 +113,9 @@ const TABLES = [
   'killbill_inbox',
   'mail_outbox',
   'killbill_config',
+  'payment_settlements',
+  'paynow_inbox',
+  'payments',
 ];
 
 /** Empties the billing test database (tables kept) before a suite boots billing. */

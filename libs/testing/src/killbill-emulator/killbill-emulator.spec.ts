@@ -535,6 +535,16 @@ describe('KillBillEmulator', () => {
       body: { accountId },
     });
     expect(nothingToPay.status).toBe(204);
+    // paymentExternalKey is unique per tenant: a retry with the same key records nothing more
+    const again = await kb('POST', `/1.0/kb/invoices/${invoiceId}/payments?externalPayment=true`, {
+      body: { accountId, purchasedAmount: 5, targetInvoiceId: invoiceId, paymentExternalKey: 'gw-1' },
+    });
+    expect(again.status).toBe(400);
+    expect(again.json()).toMatchObject({ code: 7032 });
+    const payments = (await kb('GET', `/1.0/kb/invoices/${invoiceId}/payments`)).json<
+      { paymentExternalKey: string }[]
+    >();
+    expect(payments.map((p) => p.paymentExternalKey)).toEqual(['gw-1']);
 
     // cancel END_OF_TERM, uncancel, cancel again, then the cancellation becomes effective at the term end
     callback.clear();

@@ -1,0 +1,55 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { ResultInboxRepository } from './result-inbox.repository';
+
+interface Waiting {
+  item: { body: string; reference: string; gatewayStatus: string };
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 500;
+const MAX_IN_FLIGHT = 4;
+
+/**
+ * Group commit for the result endpoint: updates arriving while earlier inserts are in flight are written in one
+ * statement, and each request is answered only once its own row is committed (never acknowledged before it is
+ * durable).
+ */
+@Injectable()
+export class ResultInboxWriter implements OnModuleDestroy {
+  private queue: Waiting[] = [];
+  private inFlight = 0;
+  private readonly flushes = new Set<Promise<void>>();
+
+  constructor(private readonly inbox: ResultInboxRepository) {}
+
+  store(item: Waiting['item']): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    while (this.flushes.size > 0) await Promise.all([...this.flushes]);
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      this.inFlight++;
+      const flush = this.inbox
+        .storeMany(batch.map((w) => w.item))
+        .then(
+          () => batch.forEach((w) => w.resolve()),
+          (error: unknown) => batch.forEach((w) => w.reject(error)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.flushes.delete(flush);
+          this.pump();
+        });
+      this.flushes.add(flush);
+    }
+  }
+}

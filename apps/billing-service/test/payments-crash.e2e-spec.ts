@@ -1,0 +1,214 @@
+/**
+ * billing-service is killed (SIGKILL) between "PayNow says paid" and "Kill Bill recorded": after a restart the
+ * payment is recorded once. billing-service runs as the built app in its own process (dist/, built by
+ * scripts/test.sh); Kill Bill (emulator) sits behind a TCP proxy so it can be made unreachable; PayNow is the
+ * emulator; the real user-service issues the tokens.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Client } from 'pg';
+import {
+  createVerifiedCustomer,
+  ServiceHarness,
+  serviceTestEnv,
+  SmtpSink,
+  startService,
+  TcpProxy,
+  userServiceTestEnv,
+} from '@app/testing';
+import { KillBillEmulator } from '../../../libs/testing/src/killbill-emulator';
+import { PaynowEmulator, PAYNOW_TEST_PHONES } from '../../../libs/testing/src/paynow-emulator';
+import { AppModule as UserServiceModule } from '../../user-service/src/app.module';
+import { PAYNOW_RESULT_PATH } from '../src/config/env';
+import { freePort, internalHeaders, resetBillingDatabase, waitFor } from './support/billing-harness';
+import { tenantClient } from './support/flow-helpers';
+import { InternalApiStandIn } from './support/internal-api-stand-in';
+import { paymentsEnv } from './support/payments-world';
+
+const BILLING_MAIN = resolve(__dirname, '../../../dist/apps/billing-service/main.js');
+
+interface BillingProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+async function spawnBilling(env: Record<string, string>): Promise<BillingProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [BILLING_MAIN], {
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PAYNOW_RESULT_URL: `${url}${PAYNOW_RESULT_PATH}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`billing exited ${child.exitCode}: ${output}`);
+      const res = await fetch(`${url}/health/ready`).catch(() => null);
+      return res?.ok;
+    },
+    'billing-service process ready',
+    30_000,
+  );
+  return { child, url, output: () => output };
+}
+
+async function kill(billing: BillingProcess | undefined): Promise<void> {
+  if (!billing || billing.child.exitCode !== null || billing.child.signalCode !== null) return;
+  billing.child.kill('SIGKILL');
+  await waitFor(() => billing.child.exitCode !== null || billing.child.signalCode !== null, 'billing dead');
+}
+
+async function billingDb<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const env = serviceTestEnv('billing-service');
+  const client = new Client({
+    host: env.POSTGRES_HOST,
+    port: Number(env.POSTGRES_PORT),
+    database: env.POSTGRES_DB,
+    user: env.DB_SERVICE_USER,
+    password: env.DB_SERVICE_PASSWORD,
+  });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+describe('payments survive a crash between "paid" and "recorded in Kill Bill"', () => {
+  const smtp = new SmtpSink();
+  const kb = new KillBillEmulator({
+    clockMode: 'frozen',
+    initialTime: '2025-03-01T10:00:00Z',
+    retrySchedule: [20, 40],
+  });
+  const paynow = new PaynowEmulator({ timeScale: 0 });
+  const services = new InternalApiStandIn(process.env.INTERNAL_API_TOKEN ?? '');
+  let kbProxy: TcpProxy;
+  let users: ServiceHarness;
+  let billing: BillingProcess | undefined;
+
+  beforeAll(async () => {
+    await resetBillingDatabase();
+    await smtp.start();
+    users = await startService(UserServiceModule, 'user-service', userServiceTestEnv(smtp));
+    await users.app.listen(0, '127.0.0.1');
+    await kb.start();
+    await paynow.start();
+    await services.start();
+    const kbPort = Number(new URL(kb.url).port);
+    kbProxy = new TcpProxy('127.0.0.1', kbPort);
+    await kbProxy.start(await freePort());
+  }, 60_000);
+  afterAll(async () => {
+    await kill(billing);
+    await kbProxy?.stop();
+    await users?.close();
+    await services.stop();
+    await paynow.stop();
+    await kb.stop();
+    await smtp.stop();
+  });
+
+  it('records the payment once after a SIGKILL and a restart', async () => {
+    const address = users.app.getHttpServer().address();
+    const usersUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const env = paymentsEnv(
+      `http://127.0.0.1:${kbProxy.port}`,
+      paynow,
+      services.url,
+      usersUrl,
+      smtp.port,
+      await freePort(),
+      { BILLING_RECHECK_INTERVAL_SECONDS: '0' },
+    );
+    billing = await spawnBilling(env);
+    const customer = await createVerifiedCustomer(users, smtp);
+    const tenantId = crypto.randomUUID();
+    services.addMember(customer.id, tenantId, 'owner');
+    const instance = services.addInstance(tenantId);
+    const created = await fetch(`${billing.url}/internal/subscriptions`, {
+      method: 'POST',
+      headers: { ...internalHeaders(), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        tenant_id: tenantId,
+        instance_id: instance.id,
+        customer_id: customer.id,
+        plan_name: 'basic-immediate',
+      }),
+    });
+    expect(created.status).toBe(201);
+    const kbClient = tenantClient(kb);
+    const account = (await kbClient.findAccountByExternalKey(tenantId))!;
+    const invoice = (await kbClient.getAccountInvoices(account.accountId)).find((i) => (i.balance ?? 0) > 0)!;
+    const auth = { authorization: `Bearer ${customer.access_token}`, 'content-type': 'application/json' };
+    const start = await fetch(`${billing.url}/api/billing/payments`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({
+        invoice_id: invoice.invoiceId,
+        method: 'ecocash',
+        phone: PAYNOW_TEST_PHONES.paidAfter5s,
+      }),
+    });
+    expect(start.status).toBe(201);
+    const payment = (await start.json()) as { id: string };
+
+    // Kill Bill becomes unreachable; PayNow says paid; billing confirms it but cannot record it yet.
+    await kbProxy.stop();
+    paynow.advance(5_000);
+    await waitFor(async () => {
+      const [row] = await billingDb<{ status: string; last_error: string | null }>(
+        `SELECT p.status, s.last_error FROM payments p JOIN payment_settlements s ON s.payment_id = p.id WHERE p.id = $1`,
+        [payment.id],
+      );
+      return row?.status === 'paid' && row.last_error !== null;
+    }, 'paid, with a failed attempt to record it');
+    expect(await kbClient.getInvoicePayments(invoice.invoiceId)).toEqual([]);
+    await kill(billing);
+
+    await kbProxy.start();
+    billing = await spawnBilling(env);
+    await waitFor(
+      async () =>
+        (
+          await billingDb<{ recorded_at: Date | null }>(`SELECT recorded_at FROM payments WHERE id = $1`, [
+            payment.id,
+          ])
+        )[0]?.recorded_at,
+      'recorded after the restart',
+      30_000,
+    );
+    expect((await kbClient.getInvoicePayments(invoice.invoiceId)).map((p) => p.paymentExternalKey)).toEqual([
+      payment.id,
+    ]);
+    await waitFor(() => services.instances.get(instance.id)?.status === 'running', 'provisioned');
+
+    // Kill Bill took it but billing died before noting it: the next attempt finds our key and records nothing more.
+    await billingDb(
+      `UPDATE payment_settlements SET status = 'pending', next_attempt_at = now(), done_at = NULL WHERE payment_id = $1`,
+      [payment.id],
+    );
+    await waitFor(
+      async () =>
+        (
+          await billingDb<{ outcome: string; status: string }>(
+            `SELECT outcome, status FROM payment_settlements WHERE payment_id = $1`,
+            [payment.id],
+          )
+        )[0]?.outcome === 'already_recorded',
+      'settled again as already recorded',
+    );
+    expect(await kbClient.getInvoicePayments(invoice.invoiceId)).toHaveLength(1);
+    kbClient.close();
+  }, 90_000);
+});

@@ -1,0 +1,205 @@
+/**
+ * npm run bench:payments — PayNow result endpoint under load, and exactly-once into Kill Bill.
+ *
+ * Boots billing-service in this process (its real AppModule, PAYMENT_GATEWAY=paynow, on the tests' billing
+ * database, which it empties first) with the real user-service (tokens), the Kill Bill and PayNow emulators (test
+ * doubles) and the internal-API stand-in. It creates BENCH_PAYMENTS subscriptions (default 500) of a plan without
+ * trial, starts one EcoCash payment per invoice, all at once, through the API; PayNow marks them paid (its own
+ * result posts are dropped), then the bench posts every signed status update BENCH_COPIES times (default 3), in
+ * random order, from BENCH_CONNECTIONS keep-alive connections (default 32) in a worker thread. It prints results
+ * accepted/s, latency percentiles, the payments recorded in Kill Bill (must equal BENCH_PAYMENTS, one each) and
+ * the time from the first result post until every payment is recorded. Exit code 1 on a miss or a duplicate.
+ */
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { signedPaynowForm } from '../libs/testing/src/paynow-emulator';
+import { PAYNOW_RESULT_PATH } from '../apps/billing-service/src/config/env';
+import {
+  as,
+  newPayer,
+  startPaymentsWorld,
+  stopPaymentsWorld,
+  subscribeInstance,
+  unpaidInvoice,
+} from '../apps/billing-service/test/support/payments-world';
+
+function loadEnvExample(): void {
+  const text = readFileSync(resolve(__dirname, '..', '.env.example'), 'utf8');
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (match && process.env[match[1]] === undefined) process.env[match[1]] = match[2];
+  }
+}
+
+interface LoadResult {
+  durationMs: number;
+  latenciesMs: number[];
+  statuses: Record<string, number>;
+  errors: number;
+}
+
+const GENERATOR = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const { url, bodies, connections } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+const target = new URL(url);
+const latencies = new Array(bodies.length);
+const statuses = {};
+let errors = 0;
+let next = 0;
+function send(body) {
+  return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
+    const req = http.request({
+      agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1;
+        resolve(Number(process.hrtime.bigint() - started) / 1e6);
+      });
+    });
+    req.on('error', () => { errors++; resolve(Number(process.hrtime.bigint() - started) / 1e6); });
+    req.end(body);
+  });
+}
+async function lane() {
+  while (next < bodies.length) {
+    const i = next++;
+    latencies[i] = await send(bodies[i]);
+  }
+}
+(async () => {
+  const started = Date.now();
+  await Promise.all(Array.from({ length: connections }, lane));
+  parentPort.postMessage({ durationMs: Date.now() - started, latenciesMs: latencies, statuses, errors });
+  agent.destroy();
+})();
+`;
+
+function runLoad(url: string, bodies: string[], connections: number): Promise<LoadResult> {
+  return new Promise((done, fail) => {
+    const worker = new Worker(GENERATOR, { eval: true, workerData: { url, bodies, connections } });
+    worker.once('message', (result: LoadResult) => {
+      void worker.terminate();
+      done(result);
+    });
+    worker.once('error', fail);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
+async function main(): Promise<void> {
+  loadEnvExample();
+  process.env.NODE_ENV = 'test';
+  const count = Number(process.env.BENCH_PAYMENTS ?? 500);
+  const copies = Number(process.env.BENCH_COPIES ?? 3);
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+  const world = await startPaymentsWorld({
+    BILLING_RECHECK_INTERVAL_SECONDS: '0',
+    PAYMENT_POLL_MIN_MS: '600000',
+    PAYMENT_POLL_MAX_MS: '600000',
+    DB_POOL_SIZE: '20',
+  });
+  try {
+    world.paynow.results.configure({ drop: true });
+    const { customer } = await newPayer(world);
+    console.log(`setting up ${count} tenants with an unpaid basic-immediate invoice…`);
+    const invoices: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const tenantId = crypto.randomUUID();
+      world.services.addMember(customer.id, tenantId, 'owner');
+      await subscribeInstance(world, tenantId, customer.id, 'basic-immediate');
+      invoices.push((await unpaidInvoice(world, tenantId)).id);
+    }
+    const startedAt = Date.now();
+    const started = await Promise.all(
+      invoices.map((invoiceId) =>
+        as(world, customer, {
+          method: 'POST',
+          url: '/api/billing/payments',
+          payload: { invoice_id: invoiceId, method: 'ecocash', phone: '0771111111' },
+        }),
+      ),
+    );
+    const failedStarts = started.filter((r) => r.statusCode !== 201).length;
+    console.log(
+      `${count} payments started concurrently in ${Date.now() - startedAt} ms (${failedStarts} refused)`,
+    );
+    world.paynow.advance(5_000); // every 0771111111 payment is now Paid at PayNow
+    const bodies: string[] = [];
+    for (const tx of world.paynow.list()) {
+      const fields: [string, string][] = [
+        ['reference', tx.reference],
+        ['amount', tx.reportedAmount],
+        ['paynowreference', tx.paynowReference],
+        ['pollurl', `${world.paynow.url}/Interface/CheckPayment/?guid=${tx.guid}`],
+        ['status', tx.status],
+      ];
+      const body = signedPaynowForm(fields, world.paynow.integrationKey);
+      for (let c = 0; c < copies; c++) bodies.push(body);
+    }
+    shuffle(bodies);
+    const loadStarted = Date.now();
+    const load = await runLoad(`${world.billing.url}${PAYNOW_RESULT_PATH}`, bodies, connections);
+    const sorted = [...load.latenciesMs].sort((a, b) => a - b);
+    let recorded = 0;
+    const deadline = Date.now() + 300_000;
+    while (Date.now() < deadline) {
+      const [row] = (await world.billing.dataSource.query(
+        `SELECT count(*)::int AS n FROM payments WHERE recorded_at IS NOT NULL`,
+      )) as { n: number }[];
+      recorded = row?.n ?? 0;
+      if (recorded >= count) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const drainMs = Date.now() - loadStarted;
+    const keys = new Map<string, number>();
+    for (const invoiceId of invoices) {
+      for (const p of await world.kbClient.getInvoicePayments(invoiceId)) {
+        keys.set(p.paymentExternalKey ?? '', (keys.get(p.paymentExternalKey ?? '') ?? 0) + 1);
+      }
+    }
+    const duplicates = [...keys.values()].filter((n) => n > 1).length;
+    console.log(
+      [
+        `result posts: ${bodies.length} (${count} payments × ${copies}, shuffled) over ${connections} connections`,
+        `results accepted/s: ${Math.round((bodies.length / load.durationMs) * 1000)} (statuses ${JSON.stringify(load.statuses)}, errors ${load.errors})`,
+        `latency ms: p50 ${percentile(sorted, 50).toFixed(1)}  p95 ${percentile(sorted, 95).toFixed(1)}  p99 ${percentile(sorted, 99).toFixed(1)}  max ${percentile(sorted, 100).toFixed(1)}`,
+        `payments recorded in Kill Bill: ${keys.size} (recorded locally ${recorded}, expected ${count}; duplicates ${duplicates})`,
+        `time to drain (first result post → every payment recorded): ${drainMs} ms`,
+      ].join('\n'),
+    );
+    if (
+      keys.size !== count ||
+      duplicates > 0 ||
+      load.errors > 0 ||
+      (load.statuses['200'] ?? 0) !== bodies.length
+    ) {
+      process.exitCode = 1;
+    }
+  } finally {
+    await stopPaymentsWorld(world);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
