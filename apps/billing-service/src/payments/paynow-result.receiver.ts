@@ -2,6 +2,7 @@ import { HttpStatus, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { ApiRawRoute, errorResponse } from '@app/http';
 import type { ErrorEnvelope } from '@app/http';
 import { errorMessage } from '../common/ids';
 import { PAYNOW_RESULT_PATH } from '../config/env';
@@ -18,6 +19,47 @@ const BODY_LIMIT = 64 * 1024;
  * raw update is stored durably, 200 is answered at once (an unknown reference too, so PayNow stops retrying) and
  * the processor does the rest.
  */
+@ApiRawRoute({
+  method: 'post',
+  path: PAYNOW_RESULT_PATH,
+  models: [],
+  operation: {
+    tags: ['webhooks'],
+    operationId: 'PaynowResult_receive',
+    summary: "PayNow's status updates (the result URL given with every payment)",
+    description:
+      'Authenticated by the message itself: its `hash` (SHA-512 of the values in order and the integration key) ' +
+      'is verified in constant time. The update is stored before the answer and only prompts a confirming poll.',
+    security: [],
+    requestBody: {
+      required: true,
+      content: {
+        'application/x-www-form-urlencoded': {
+          schema: {
+            type: 'object',
+            required: ['reference', 'amount', 'paynowreference', 'pollurl', 'status', 'hash'],
+            properties: {
+              reference: { type: 'string' },
+              amount: { type: 'string', example: '5.00' },
+              paynowreference: { type: 'string' },
+              pollurl: { type: 'string' },
+              status: { type: 'string', example: 'Paid' },
+              hash: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+    responses: {
+      '200': {
+        description: 'Stored (or an unknown reference, ignored)',
+        content: { 'text/plain': { schema: { type: 'string', example: 'OK' } } },
+      },
+      '400': errorResponse(400, ['INVALID_STATUS_UPDATE']),
+      '503': errorResponse(503, ['DEPENDENCY_UNAVAILABLE']),
+    },
+  },
+})
 @Injectable()
 export class PaynowResultReceiver implements OnModuleInit {
   private readonly logger = new Logger('PaynowResultReceiver');
