@@ -2,3 +2,4 @@ export * from './instance-lifecycle';
 export * from './internal-api';
 export * from './subdomains';
 export * from './customer-instances';
+export * from './internal-schemas';

@@ -1,20 +1,10 @@
 import { HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
-import { z } from 'zod';
 import { InternalCallError, InternalHttpClient } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
+import { subscriptionSummarySchema } from '@app/contracts';
 import type { CreateSubscriptionRequest, SubscriptionSummary } from '@app/contracts';
 import { ConflictError, DependencyUnavailableError, DomainError } from '@app/http';
 import type { Config } from '../config/env';
-
-const subscriptionSchema: z.ZodType<SubscriptionSummary> = z.object({
-  subscription_id: z.string(),
-  instance_id: z.string(),
-  plan_name: z.string(),
-  phase: z.string().nullable(),
-  state: z.string(),
-  trial_ends_at: z.string().nullable(),
-  entitled: z.boolean(),
-});
 
 /** Subscriptions take Kill Bill a moment; a little more than the default internal timeout. */
 const SUBSCRIBE_TIMEOUT_MS = 10_000;
@@ -41,10 +31,16 @@ export class BillingServiceClient {
     requestId?: string,
   ): Promise<SubscriptionSummary> {
     try {
-      return await this.http.post(this.baseUrl, '/internal/subscriptions', request, subscriptionSchema, {
-        timeoutMs: SUBSCRIBE_TIMEOUT_MS,
-        requestId,
-      });
+      return await this.http.post(
+        this.baseUrl,
+        '/internal/subscriptions',
+        request,
+        subscriptionSummarySchema,
+        {
+          timeoutMs: SUBSCRIBE_TIMEOUT_MS,
+          requestId,
+        },
+      );
     } catch (error) {
       if (error instanceof InternalCallError && error.status === 400) {
         throw new DomainError(HttpStatus.BAD_REQUEST, 'UNKNOWN_PLAN', `Unknown plan "${request.plan_name}"`, [

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { z } from 'zod';
 import { InternalCallError, InternalHttpClient } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import {
-  TENANT_PLANS,
-  TENANT_ROLES,
-  TENANT_STATUSES,
+  customerTenantSummarySchema,
+  internalMembershipSchema,
+  internalTenantSchema,
+  quotaReservationSchema,
   type CustomerTenantSummary,
   type InternalMembership,
   type InternalTenant,
@@ -13,45 +13,6 @@ import {
 } from '@app/contracts';
 import { ConflictError, DependencyUnavailableError, NotFoundError } from '@app/http';
 import type { Config } from '../config/env';
-
-const membershipSchema: z.ZodType<InternalMembership> = z.object({
-  tenant_id: z.string(),
-  user_id: z.string(),
-  role: z.enum(TENANT_ROLES),
-  tenant_status: z.enum(TENANT_STATUSES),
-  owner_id: z.string(),
-  subdomain: z.string(),
-  plan: z.enum(TENANT_PLANS),
-});
-
-const tenantSchema: z.ZodType<InternalTenant> = z.object({
-  id: z.string(),
-  owner_id: z.string(),
-  subdomain: z.string(),
-  plan: z.enum(TENANT_PLANS),
-  status: z.enum(TENANT_STATUSES),
-});
-
-const reservationSchema: z.ZodType<QuotaReservation> = z.object({
-  tenant_id: z.string(),
-  instance_id: z.string(),
-  used: z.number(),
-  limit: z.number(),
-});
-
-const summarySchema: z.ZodType<CustomerTenantSummary> = z.object({
-  tenant_count: z.number(),
-  tenants: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string(),
-      subdomain: z.string(),
-      role: z.enum(TENANT_ROLES),
-      plan: z.enum(TENANT_PLANS),
-      status: z.enum(TENANT_STATUSES),
-    }),
-  ),
-});
 
 const TENANT_SERVICE = 'tenant-service';
 /**
@@ -82,7 +43,7 @@ export class TenantServiceClient {
       return await this.http.get(
         this.baseUrl,
         `/internal/tenants/${encodeURIComponent(tenantId)}/members/${encodeURIComponent(userId)}`,
-        membershipSchema,
+        internalMembershipSchema,
       );
     } catch (error) {
       if (error instanceof InternalCallError && error.status === 404) return null;
@@ -96,7 +57,7 @@ export class TenantServiceClient {
       return await this.http.get(
         this.baseUrl,
         `/internal/tenants/${encodeURIComponent(tenantId)}`,
-        tenantSchema,
+        internalTenantSchema,
       );
     } catch (error) {
       if (error instanceof InternalCallError && error.status === 404) return null;
@@ -110,7 +71,7 @@ export class TenantServiceClient {
       const summary = await this.http.get(
         this.baseUrl,
         `/internal/customers/${encodeURIComponent(customerId)}/summary`,
-        summarySchema,
+        customerTenantSummarySchema,
       );
       return summary.tenants;
     } catch (error) {
@@ -126,7 +87,7 @@ export class TenantServiceClient {
         this.baseUrl,
         `/internal/tenants/${encodeURIComponent(tenantId)}/quota/reservations`,
         { instance_id: instanceId },
-        reservationSchema,
+        quotaReservationSchema,
         { timeoutMs: RESERVE_TIMEOUT_MS },
       );
     } catch (error) {

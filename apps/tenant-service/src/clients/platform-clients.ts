@@ -1,26 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { z } from 'zod';
-import { INSTANCE_STATUSES, InstanceCount, InternalUser, type TenantPlan } from '@app/contracts';
+import {
+  affectedSchema,
+  instanceCountSchema,
+  internalUserSchema,
+  InstanceCount,
+  InternalUser,
+  type TenantPlan,
+} from '@app/contracts';
 import { APP_CONFIG } from '@app/config';
 import { InternalCallError, InternalHttpClient } from '@app/auth';
 import { DependencyUnavailableError } from '@app/http';
 import type { Config } from '../config/env';
-
-const internalUser = z.object({
-  id: z.string(),
-  email: z.string(),
-  first_name: z.string(),
-  last_name: z.string(),
-  is_active: z.boolean(),
-  role: z.enum(['customer', 'admin']),
-});
-
-const instanceCount = z.object({
-  instance_count: z.number().int(),
-  by_status: z.partialRecord(z.enum(INSTANCE_STATUSES), z.number().int()),
-});
-
-const affected = z.object({ affected: z.number().int() });
 
 /** user-service's internal directory: who is behind an email address. */
 @Injectable()
@@ -36,7 +26,7 @@ export class UserDirectoryClient {
       return await this.http.get(
         this.config.USER_SERVICE_URL,
         `/internal/users/lookup?email=${encodeURIComponent(email)}`,
-        internalUser,
+        internalUserSchema,
       );
     } catch (error) {
       if (error instanceof InternalCallError && error.status === 404) return null;
@@ -68,7 +58,7 @@ export class InstanceServiceClient {
       this.http.get(
         this.config.INSTANCE_SERVICE_URL,
         `/internal/tenants/${tenantId}/instances/count`,
-        instanceCount,
+        instanceCountSchema,
       ),
     );
   }
@@ -78,7 +68,7 @@ export class InstanceServiceClient {
       this.http.get(
         this.config.INSTANCE_SERVICE_URL,
         `/internal/customers/${customerId}/instances/count`,
-        instanceCount,
+        instanceCountSchema,
       ),
     );
   }
@@ -86,7 +76,7 @@ export class InstanceServiceClient {
   async setTenantSuspended(tenantId: string, suspended: boolean, reason: string): Promise<number> {
     const path = `/internal/tenants/${tenantId}/${suspended ? 'suspend' : 'resume'}`;
     const result = await this.call(() =>
-      this.http.post(this.config.INSTANCE_SERVICE_URL, path, { reason }, affected),
+      this.http.post(this.config.INSTANCE_SERVICE_URL, path, { reason }, affectedSchema),
     );
     return result.affected;
   }
@@ -98,7 +88,7 @@ export class InstanceServiceClient {
         this.config.INSTANCE_SERVICE_URL,
         `/internal/tenants/${tenantId}/plan-ceiling`,
         { plan },
-        affected,
+        affectedSchema,
       ),
     );
     return result.affected;

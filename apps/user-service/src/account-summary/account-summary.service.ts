@@ -1,51 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { z } from 'zod';
 import { InternalCallError, InternalHttpClient } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
-import { INSTANCE_STATUSES, TENANT_PLANS, TENANT_ROLES, TENANT_STATUSES } from '@app/contracts';
-import type { CustomerSubscriptionSummary, CustomerTenantSummary, InstanceCount } from '@app/contracts';
+import {
+  customerSubscriptionSummarySchema,
+  customerTenantSummarySchema,
+  instanceCountSchema,
+} from '@app/contracts';
 import { NotFoundError } from '@app/http';
 import type { Config } from '../config/env';
 import { profileView } from '../users/user.views';
 import { UsersRepository } from '../users/users.repository';
 import { AccountSummary } from './account-summary.view';
-
-/** Answers of the internal APIs user-service reads (types in @app/contracts), checked before use. */
-export const tenantSummarySchema: z.ZodType<CustomerTenantSummary> = z.object({
-  tenant_count: z.number().int().min(0),
-  tenants: z.array(
-    z.looseObject({
-      id: z.string(),
-      name: z.string(),
-      subdomain: z.string(),
-      role: z.enum(TENANT_ROLES),
-      plan: z.enum(TENANT_PLANS),
-      status: z.enum(TENANT_STATUSES),
-    }),
-  ),
-});
-
-export const instanceCountSchema: z.ZodType<InstanceCount> = z.object({
-  instance_count: z.number().int().min(0),
-  by_status: z.partialRecord(z.enum(INSTANCE_STATUSES), z.number().int().min(0)),
-});
-
-export const subscriptionSummarySchema: z.ZodType<CustomerSubscriptionSummary> = z.object({
-  subscriptions: z.array(
-    z.looseObject({
-      subscription_id: z.string(),
-      instance_id: z.string(),
-      plan_name: z.string(),
-      phase: z.string().nullable(),
-      state: z.string(),
-      trial_ends_at: z.string().nullable(),
-      entitled: z.boolean(),
-    }),
-  ),
-  overdue_state: z.string().nullable(),
-  balance: z.number().nullable(),
-});
 
 type Settled<T> = { value: T; warning: null } | { value: null; warning: string };
 
@@ -83,7 +49,7 @@ export class AccountSummaryService {
         this.http.get(
           this.config.TENANT_SERVICE_URL,
           `/internal/customers/${id}/summary`,
-          tenantSummarySchema,
+          customerTenantSummarySchema,
           options,
         ),
       ),
@@ -99,7 +65,7 @@ export class AccountSummaryService {
         this.http.get(
           this.config.BILLING_SERVICE_URL,
           `/internal/customers/${id}/subscription-summary`,
-          subscriptionSummarySchema,
+          customerSubscriptionSummarySchema,
           options,
         ),
       ),
