@@ -66,4 +66,12 @@ export class PlatformStateRepository {
     )) as { n: number }[];
     return row?.n ?? 0;
   }
+
+  /** Storage limits of the instances the worker has measured (their usage is instance_storage_bytes). */
+  async measuredStorageLimits(): Promise<{ instanceId: string; storageLimit: string }[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id AS instance_id, storage_limit FROM instances WHERE purged_at IS NULL AND usage_measured_at IS NOT NULL`,
+    )) as { instance_id: string; storage_limit: string }[];
+    return rows.map((r) => ({ instanceId: r.instance_id, storageLimit: r.storage_limit }));
+  }
 }

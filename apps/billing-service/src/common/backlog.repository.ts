@@ -21,6 +21,15 @@ export class BacklogRepository {
     return this.backlog('mail_outbox', 'created_at');
   }
 
+  /** Payments still pending at the gateway: how many, and the age of the oldest (the poller ends them at expiry). */
+  async pendingPayments(): Promise<{ pending: number; oldestPendingSeconds: number }> {
+    const [row] = (await this.dataSource.query(
+      `SELECT count(*)::int AS pending, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float AS oldest
+         FROM payments WHERE status = 'pending'`,
+    )) as { pending: number; oldest: number }[];
+    return { pending: row?.pending ?? 0, oldestPendingSeconds: Math.round(row?.oldest ?? 0) };
+  }
+
   private async backlog(table: 'killbill_inbox' | 'mail_outbox', since: string): Promise<Backlog> {
     const [row] = (await this.dataSource.query(
       `SELECT count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS pending,

@@ -5,6 +5,7 @@ import { Gauge, type Metric } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import { PlatformStateRepository } from '@app/instance-data';
 import { MetricsRegistry } from '@app/metrics';
+import { sizeInBytes } from '@app/tenancy';
 import { LifecycleQueue } from '@app/queue';
 import type { Config } from '../config/env';
 
@@ -80,6 +81,16 @@ export class PlatformStateMetrics {
       async (g) => {
         for (const row of await this.state.backupStateOfRunning()) {
           g.set({ instance_id: row.instanceId }, row.lastBackupOrStart);
+        }
+      },
+    );
+    gauge(
+      'instance_storage_limit_bytes',
+      'storage_limit of each measured instance, in bytes (compare with instance_storage_bytes)',
+      ['instance_id'],
+      async (g) => {
+        for (const row of await this.state.measuredStorageLimits()) {
+          g.set({ instance_id: row.instanceId }, sizeInBytes(row.storageLimit));
         }
       },
     );
