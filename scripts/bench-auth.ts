@@ -8,9 +8,9 @@ import 'reflect-metadata';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { readFileSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { createVerifiedCustomer, SmtpSink, startService, userServiceTestEnv } from '@app/testing';
 import { AppModule } from '../apps/user-service/src/app.module';
@@ -24,37 +24,74 @@ function loadEnvExample(): void {
   }
 }
 
-/** The three internal APIs GET /auth/me reads, answering at once, so the figure includes those calls. */
+/**
+ * The three internal APIs GET /auth/me reads, answering valid contract answers at once, so the figure includes
+ * those calls. They run in a worker thread of their own: in production they are other processes, and in this
+ * process they would take the event loop user-service is measured on.
+ */
 async function internalStubs(): Promise<{ urls: Record<string, string>; close: () => Promise<void> }> {
-  const answers: [string, unknown][] = [
-    [
-      'TENANT_SERVICE_URL',
-      { tenant_count: 1, tenants: [{ id: 't1', name: 'Acme', subdomain: 'acme', role: 'owner' }] },
-    ],
-    ['INSTANCE_SERVICE_URL', { instance_count: 2, by_status: { running: 2 } }],
-    ['BILLING_SERVICE_URL', { plan_name: 'basic-monthly', status: 'ACTIVE', trial_ends_at: null }],
-  ];
-  const servers: Server[] = [];
-  const urls: Record<string, string> = {};
-  for (const [name, body] of answers) {
-    const json = JSON.stringify(body);
-    const server = createServer((_req, res) =>
-      res.writeHead(200, { 'content-type': 'application/json' }).end(json),
-    );
-    server.keepAliveTimeout = 60_000;
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    servers.push(server);
-    urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  }
+  const answers: Record<string, unknown> = {
+    TENANT_SERVICE_URL: {
+      tenant_count: 1,
+      tenants: [
+        { id: 't1', name: 'Acme', subdomain: 'acme', role: 'owner', plan: 'basic', status: 'active' },
+      ],
+    },
+    INSTANCE_SERVICE_URL: { instance_count: 2, by_status: { running: 2 } },
+    BILLING_SERVICE_URL: {
+      subscriptions: [
+        {
+          subscription_id: 's1',
+          instance_id: 'i1',
+          plan_name: 'basic-monthly',
+          phase: 'EVERGREEN',
+          state: 'ACTIVE',
+          trial_ends_at: null,
+          entitled: true,
+        },
+      ],
+      overdue_state: null,
+      balance: 0,
+    },
+  };
+  const worker = new Worker(
+    `const { createServer } = require('node:http');
+     const { parentPort, workerData } = require('node:worker_threads');
+     const urls = {};
+     const servers = [];
+     let pending = Object.keys(workerData).length;
+     for (const [name, body] of Object.entries(workerData)) {
+       const json = JSON.stringify(body);
+       const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(json));
+       server.keepAliveTimeout = 60000;
+       servers.push(server);
+       server.listen(0, '127.0.0.1', () => {
+         urls[name] = 'http://127.0.0.1:' + server.address().port;
+         if (--pending === 0) parentPort.postMessage(urls);
+       });
+     }
+     parentPort.on('message', () => { for (const s of servers) { s.closeAllConnections(); s.close(); } parentPort.close(); });`,
+    { eval: true, workerData: answers },
+  );
+  const urls = await new Promise<Record<string, string>>((done) => worker.once('message', done));
   return {
     urls,
     close: async () => {
-      for (const s of servers) {
-        s.closeAllConnections();
-        await new Promise<void>((done) => s.close(() => done()));
-      }
+      worker.postMessage('close');
+      await new Promise<void>((done) => worker.once('exit', () => done()));
     },
   };
+}
+
+/** /auth/me must read all three services for its figure to mean anything: one call, checked, no row. */
+async function checkedMe(url: string, headers: Record<string, string>): Promise<void> {
+  const me = (await (await fetch(`${url}/auth/me`, { headers })).json()) as {
+    warnings?: string[];
+    instance_count?: number | null;
+  };
+  if ((me.warnings ?? []).length > 0 || me.instance_count !== 2) {
+    throw new Error(`GET /auth/me did not read the three stubs: ${JSON.stringify(me)}`);
+  }
 }
 
 interface Row {
@@ -138,6 +175,7 @@ async function main(): Promise<void> {
       `bench:auth on ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ` +
         `${process.env.BENCH_CONNECTIONS ?? 16} connections, ${process.env.BENCH_DURATION ?? 10} s per scenario\n`,
     );
+    await checkedMe(usersUrl, auth);
     const rows = [
       await measure('bare Fastify GET /ping (ceiling)', { url: `${bareUrl}/ping` }),
       await measure('bare Fastify POST /echo (ceiling)', {
