@@ -8,8 +8,8 @@ import type { Config } from '../config/env';
 import { KillBillClient } from '../killbill/killbill.client';
 import { KillBillConflictError, KillBillUnavailableError } from '../killbill/killbill.errors';
 import { CLEAR_OVERDUE_STATE } from '../killbill/killbill.types';
-import { SubscriptionsRepository } from '../subscriptions/subscriptions.repository';
-import { BillingAccountsRepository } from './billing-accounts.repository';
+import { SubscriptionsRepository } from '../records/subscriptions.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 
 export class AccountView {
   @ApiProperty({ format: 'uuid' })

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import { MembershipService } from '../access/membership.service';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 import type { Config } from '../config/env';
 import { KillBillClient } from '../killbill/killbill.client';
 import type { KbInvoice } from '../killbill/killbill.types';

@@ -4,7 +4,7 @@ import { errorMessage } from '../common/ids';
 import { forEachLimit, PollingLoop } from '../common/polling-loop';
 import type { Config } from '../config/env';
 import { EntitlementSyncService } from '../entitlements/entitlement-sync.service';
-import { SubscriptionsRepository } from '../subscriptions/subscriptions.repository';
+import { SubscriptionsRepository } from '../records/subscriptions.repository';
 
 /**
  * Billing does not wait for Kill Bill's push about anything still waiting: every BILLING_RECHECK_INTERVAL_SECONDS

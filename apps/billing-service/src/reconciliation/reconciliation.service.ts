@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import type { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 import { AdvisoryLocks } from '../common/advisory-lock';
 import { errorMessage } from '../common/ids';
 import { counter, gauge } from '../common/metrics';

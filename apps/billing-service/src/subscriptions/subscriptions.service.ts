@@ -6,7 +6,7 @@ import { CustomerSubscriptionSummary } from '@app/contracts';
 import { ConflictError, DomainError, NotFoundError } from '@app/http';
 import { MembershipService } from '../access/membership.service';
 import { AccountsService } from '../accounts/accounts.service';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 import { errorMessage } from '../common/ids';
 import type { Config } from '../config/env';
 import { entitlementOf } from '../entitlements/entitlement';
@@ -24,10 +24,10 @@ import {
 } from '../killbill/killbill.errors';
 import type { KbSubscription } from '../killbill/killbill.types';
 import { PlansService } from '../plans/plans.service';
-import { SubscriptionEntity } from './subscription.entity';
+import { SubscriptionEntity } from '../records/subscription.entity';
 import { subscriptionSummary, subscriptionView, SubscriptionView } from './subscription.views';
-import { SubscriptionsRepository } from './subscriptions.repository';
-import { CustomerTrialsRepository } from './customer-trials.repository';
+import { SubscriptionsRepository } from '../records/subscriptions.repository';
+import { CustomerTrialsRepository } from '../records/customer-trials.repository';
 
 export class TrialAlreadyUsedError extends ConflictError {
   constructor() {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 import { isUuid } from '../common/ids';
 import { LruCache } from '../common/lru-cache';
 import type { Config } from '../config/env';
