@@ -4,6 +4,8 @@ import { MailModule } from '@app/mail';
 import { ServiceCoreModule } from '@app/platform';
 import { AccountsModule } from './accounts/accounts.module';
 import { AdminModule } from './admin/admin.module';
+import { BillingProviderHealthCheck } from './billing-provider/billing-provider.health';
+import { BillingProviderModule } from './billing-provider/billing-provider.module';
 import { CommonModule } from './common/common.module';
 import { EntitlementsModule } from './entitlements/entitlements.module';
 import { InvoicesModule } from './invoices/invoices.module';
@@ -14,8 +16,6 @@ import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
-import { KillBillModule } from './killbill/killbill.module';
-import { KillBillHealthCheck } from './killbill/killbill.health';
 import { PaymentsModule } from './payments/payments.module';
 
 @Module({
@@ -23,8 +23,8 @@ import { PaymentsModule } from './payments/payments.module';
     ServiceCoreModule.forService({
       envSchema,
       dataSource: dataSourceSpec,
-      extraChecks: [KillBillHealthCheck],
-      extraImports: [KillBillModule],
+      extraChecks: [BillingProviderHealthCheck],
+      extraImports: [BillingProviderModule],
     }),
     AuthModule.forRoot(),
     MailModule.forRoot(),

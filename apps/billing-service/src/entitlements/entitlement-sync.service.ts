@@ -23,7 +23,7 @@ import { PlansService } from '../plans/plans.service';
 import { Entitlement } from '../records/subscription.entity';
 import { SubscriptionSnapshot, SubscriptionsRepository } from '../records/subscriptions.repository';
 import { SubscriptionEntity } from '../records/subscription.entity';
-import { entitlementOf, snapshotOf } from './entitlement';
+import { entitlementOf, snapshotOf } from '../killbill/entitlement';
 
 export interface SubscriptionSyncResult {
   subscription_id: string;

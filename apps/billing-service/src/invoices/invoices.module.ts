@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
-import { KillBillModule } from '../killbill/killbill.module';
+import { BillingProviderModule } from '../billing-provider/billing-provider.module';
 import { RecordsModule } from '../records/records.module';
 import { InvoicesController } from './invoices.controller';
 import { InvoicesService } from './invoices.service';
 
 /** The customer's invoices, read from the billing engine. */
 @Module({
-  imports: [AccessModule, KillBillModule, RecordsModule],
+  imports: [AccessModule, BillingProviderModule, RecordsModule],
   controllers: [InvoicesController],
   providers: [InvoicesService],
 })

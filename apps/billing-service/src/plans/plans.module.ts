@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { KillBillModule } from '../killbill/killbill.module';
+import { BillingProviderModule } from '../billing-provider/billing-provider.module';
 import { InternalPlansController, PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
 
 /** The plans catalog and each plan's instance limits. */
 @Module({
-  imports: [KillBillModule],
+  imports: [BillingProviderModule],
   controllers: [PlansController, InternalPlansController],
   providers: [PlansService],
   exports: [PlansService],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingProviderModule } from '../billing-provider/billing-provider.module';
 import { CommonModule } from '../common/common.module';
 import { EntitlementsModule } from '../entitlements/entitlements.module';
 import { RecordsModule } from '../records/records.module';
@@ -7,7 +8,7 @@ import { ReconciliationService } from './reconciliation.service';
 
 /** The periodic full reconciliation and the short recheck of accounts waiting for Kill Bill. */
 @Module({
-  imports: [CommonModule, EntitlementsModule, RecordsModule],
+  imports: [BillingProviderModule, CommonModule, EntitlementsModule, RecordsModule],
   providers: [ReconciliationService, PendingRecheckService],
   exports: [ReconciliationService],
 })

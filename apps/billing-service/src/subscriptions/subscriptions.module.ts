@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
 import { AccessModule } from '../access/access.module';
-import { AccountsModule } from '../accounts/accounts.module';
+import { BillingProviderModule } from '../billing-provider/billing-provider.module';
 import { EntitlementsModule } from '../entitlements/entitlements.module';
 import { IntegrationsModule } from '../integrations/integrations.module';
-import { KillBillModule } from '../killbill/killbill.module';
 import { PlansModule } from '../plans/plans.module';
 import { RecordsModule } from '../records/records.module';
 import { InternalSubscriptionsController, SubscriptionsController } from './subscriptions.controller';
@@ -13,10 +12,9 @@ import { SubscriptionsService } from './subscriptions.service';
 @Module({
   imports: [
     AccessModule,
-    AccountsModule,
+    BillingProviderModule,
     EntitlementsModule,
     IntegrationsModule,
-    KillBillModule,
     PlansModule,
     RecordsModule,
   ],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingProviderModule } from '../billing-provider/billing-provider.module';
 import { EntitlementsModule } from '../entitlements/entitlements.module';
 import { KillBillModule } from '../killbill/killbill.module';
 import { NotificationsModule } from '../notifications/notifications.module';
@@ -11,7 +12,7 @@ import { NotificationHandler } from './notification-handler.service';
 
 /** Kill Bill's push: the receiver, its inbox and the processor that acts on each notification once. */
 @Module({
-  imports: [EntitlementsModule, KillBillModule, NotificationsModule, RecordsModule],
+  imports: [BillingProviderModule, EntitlementsModule, KillBillModule, NotificationsModule, RecordsModule],
   providers: [InboxRepository, InboxWriter, NotificationHandler, InboxProcessor, KillBillWebhookReceiver],
   exports: [InboxRepository, InboxProcessor],
 })

@@ -1,4 +1,4 @@
-import type { KbOverdueState, KbSubscription } from '../killbill/killbill.types';
+import type { KbOverdueState, KbSubscription } from './killbill.types';
 import type { Entitlement } from '../records/subscription.entity';
 import type { SubscriptionSnapshot } from '../records/subscriptions.repository';
 
