@@ -2,11 +2,20 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '@app/auth';
 import { MailModule } from '@app/mail';
 import { ServiceCoreModule } from '@app/platform';
-import { BillingModule } from './billing.module';
+import { AccountsModule } from './accounts/accounts.module';
+import { AdminModule } from './admin/admin.module';
+import { BillingProviderHealthCheck } from './billing-provider/billing-provider.health';
+import { BillingProviderModule } from './billing-provider/billing-provider.module';
+import { CommonModule } from './common/common.module';
+import { EntitlementsModule } from './entitlements/entitlements.module';
+import { InvoicesModule } from './invoices/invoices.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { PlansModule } from './plans/plans.module';
+import { ReconciliationModule } from './reconciliation/reconciliation.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
-import { KillBillModule } from './killbill/killbill.module';
-import { KillBillHealthCheck } from './killbill/killbill.health';
 import { PaymentsModule } from './payments/payments.module';
 
 @Module({
@@ -14,12 +23,21 @@ import { PaymentsModule } from './payments/payments.module';
     ServiceCoreModule.forService({
       envSchema,
       dataSource: dataSourceSpec,
-      extraChecks: [KillBillHealthCheck],
-      extraImports: [KillBillModule],
+      extraChecks: [BillingProviderHealthCheck],
+      extraImports: [BillingProviderModule],
     }),
     AuthModule.forRoot(),
     MailModule.forRoot(),
-    BillingModule,
+    CommonModule,
+    PlansModule,
+    AccountsModule,
+    SubscriptionsModule,
+    EntitlementsModule,
+    InvoicesModule,
+    NotificationsModule,
+    WebhooksModule,
+    ReconciliationModule,
+    AdminModule,
     PaymentsModule,
   ],
 })

@@ -1,15 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
-import { APP_CONFIG } from '@app/config';
 import { MembershipService } from '../access/membership.service';
 import { errorMessage } from '../common/ids';
-import type { Config } from '../config/env';
-import { KillBillClient } from '../killbill/killbill.client';
-import { KillBillConflictError, KillBillUnavailableError } from '../killbill/killbill.errors';
-import { CLEAR_OVERDUE_STATE } from '../killbill/killbill.types';
-import { SubscriptionsRepository } from '../subscriptions/subscriptions.repository';
-import { BillingAccountsRepository } from './billing-accounts.repository';
+import { BillingProvider } from '../billing-provider/billing-provider';
+import { KillBillUnavailableError } from '../killbill/killbill.errors';
+import { SubscriptionsRepository } from '../records/subscriptions.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 
 export class AccountView {
   @ApiProperty({ format: 'uuid' })
@@ -51,36 +48,11 @@ export class AccountsService {
   private readonly logger = new Logger('Accounts');
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: Config,
-    private readonly killbill: KillBillClient,
+    private readonly provider: BillingProvider,
     private readonly accounts: BillingAccountsRepository,
     private readonly subscriptions: SubscriptionsRepository,
     private readonly membership: MembershipService,
   ) {}
-
-  /** The tenant's Kill Bill account (externalKey = tenant id), created when missing. */
-  async ensureKillBillAccount(tenantId: string, contactCustomerId: string): Promise<string> {
-    const known = await this.accounts.findByTenant(tenantId);
-    if (known?.kbAccountId) return known.kbAccountId;
-    let accountId = (await this.killbill.findAccountByExternalKey(tenantId))?.accountId;
-    if (!accountId) {
-      try {
-        accountId = await this.killbill.createAccount({
-          externalKey: tenantId,
-          name: `Tenant ${tenantId}`,
-          currency: this.config.KILLBILL_CURRENCY,
-          notes: 'SaaS Odoo tenant (externalKey = tenant id)',
-        });
-      } catch (error) {
-        if (!(error instanceof KillBillConflictError)) throw error;
-        const existing = await this.killbill.findAccountByExternalKey(tenantId);
-        if (!existing) throw error;
-        accountId = existing.accountId;
-      }
-    }
-    await this.accounts.link(tenantId, accountId, contactCustomerId, this.config.KILLBILL_CURRENCY);
-    return accountId;
-  }
 
   /** Balance, overdue state and trial end of each of the customer's tenants that has a billing account. */
   async mine(user: AuthenticatedUser): Promise<AccountsOverview> {
@@ -104,21 +76,20 @@ export class AccountsService {
         overdue_state: row.overdueState,
         overdue_blocked: row.overdueBlocked,
         trial_ends_at: trialEnds === undefined ? null : new Date(trialEnds).toISOString(),
-        source: this.config.BILLING_PROVIDER === 'killbill' && row.kbAccountId ? 'cache' : 'none',
+        source: 'none',
       };
-      if (this.config.BILLING_PROVIDER === 'killbill' && row.kbAccountId) {
+      if (row.kbAccountId) {
         try {
-          const [account, overdue] = await Promise.all([
-            this.killbill.getAccount(row.kbAccountId, { withBalance: true }),
-            this.killbill.getAccountOverdueState(row.kbAccountId),
-          ]);
-          view.balance = account.accountBalance ?? 0;
-          view.credit = account.accountCBA ?? 0;
-          view.overdue_state =
-            overdue.isClearState || overdue.name === CLEAR_OVERDUE_STATE ? null : overdue.name;
-          view.overdue_blocked = Boolean(overdue.isDisableEntitlementAndChangesBlocked);
-          view.source = 'killbill';
+          const state = await this.provider.accountState(row.kbAccountId);
+          if (state) {
+            view.balance = state.balance;
+            view.credit = state.credit;
+            view.overdue_state = state.overdueState;
+            view.overdue_blocked = state.overdueBlocked;
+            view.source = 'killbill';
+          }
         } catch (error) {
+          view.source = 'cache';
           if (!(error instanceof KillBillUnavailableError)) throw error;
           this.logger.warn({
             msg: 'Kill Bill unavailable, showing the cached account',

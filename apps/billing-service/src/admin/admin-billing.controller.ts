@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   ApiExtraModels,
   ApiOkResponse,
@@ -8,21 +8,14 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { AdminOnly } from '@app/auth';
-import { APP_CONFIG } from '@app/config';
 import { ApiErrors } from '@app/http';
-import type { Config } from '../config/env';
-import {
-  BootstrapRun,
-  BootstrapState,
-  KillBillBootstrapService,
-} from '../killbill/killbill-bootstrap.service';
-import { PlansService } from '../plans/plans.service';
+import { BillingProvider } from '../billing-provider/billing-provider';
+import { BootstrapRun, BootstrapState } from '../killbill/killbill-bootstrap.service';
 import {
   ReconciliationReport,
   ReconciliationService,
   ReconciliationSkipped,
 } from '../reconciliation/reconciliation.service';
-import { BillingDisabledError } from '../subscriptions/subscriptions.service';
 import { InboxProcessor } from '../webhooks/inbox-processor.service';
 import { InboxCounts, InboxRepository } from '../webhooks/inbox.repository';
 
@@ -40,9 +33,7 @@ const KILLBILL_ERRORS = { 502: ['KILLBILL_ERROR'], 503: ['DEPENDENCY_UNAVAILABLE
 @ApiExtraModels(ReconciliationReport, ReconciliationSkipped)
 export class AdminBillingController {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: Config,
-    private readonly bootstrap: KillBillBootstrapService,
-    private readonly plans: PlansService,
+    private readonly provider: BillingProvider,
     private readonly reconciliation: ReconciliationService,
     private readonly inbox: InboxRepository,
     private readonly processor: InboxProcessor,
@@ -53,18 +44,15 @@ export class AdminBillingController {
   @ApiOperation({ summary: 'Create the tenant, upload catalog/overdue and register the callback if needed' })
   @ApiOkResponse({ type: BootstrapRun })
   @ApiErrors(KILLBILL_ERRORS, { 409: ['BILLING_DISABLED'] })
-  async runBootstrap(): Promise<BootstrapRun> {
-    if (this.config.BILLING_PROVIDER !== 'killbill') throw new BillingDisabledError();
-    const report = await this.bootstrap.bootstrap();
-    this.plans.invalidate();
-    return { ...report, state: this.bootstrap.status() };
+  runBootstrap(): Promise<BootstrapRun> {
+    return this.provider.bootstrap();
   }
 
   @Get('killbill/bootstrap')
   @ApiOperation({ summary: 'State of the Kill Bill bootstrap' })
   @ApiOkResponse({ type: BootstrapState })
   bootstrapState(): BootstrapState {
-    return this.bootstrap.status();
+    return this.provider.bootstrapStatus();
   }
 
   @Post('reconcile')

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
 import { DesiredState } from '@app/contracts';
 import { clampToCeiling, fieldsAboveCeiling } from '@app/tenancy';
-import { AccountSnapshot, BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { AccountSnapshot, BillingAccountsRepository } from '../records/billing-accounts.repository';
 import { AdvisoryLocks } from '../common/advisory-lock';
 import { isUuid } from '../common/ids';
 import { CoalescingQueue } from '../common/coalescing-queue';
@@ -20,10 +20,10 @@ import { KillBillClient } from '../killbill/killbill.client';
 import { CLEAR_OVERDUE_STATE, KbInvoice, KbOverdueState, KbSubscription } from '../killbill/killbill.types';
 import { BillingMailService } from '../notifications/billing-mail.service';
 import { PlansService } from '../plans/plans.service';
-import { Entitlement } from '../subscriptions/subscription.entity';
-import { SubscriptionSnapshot, SubscriptionsRepository } from '../subscriptions/subscriptions.repository';
-import { SubscriptionEntity } from '../subscriptions/subscription.entity';
-import { entitlementOf, snapshotOf } from './entitlement';
+import { Entitlement } from '../records/subscription.entity';
+import { SubscriptionSnapshot, SubscriptionsRepository } from '../records/subscriptions.repository';
+import { SubscriptionEntity } from '../records/subscription.entity';
+import { entitlementOf, snapshotOf } from '../killbill/entitlement';
 
 export interface SubscriptionSyncResult {
   subscription_id: string;

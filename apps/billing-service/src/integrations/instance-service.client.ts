@@ -1,27 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import { InternalHttpClient, InternalRequestOptions } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
-import {
-  DESIRED_STATES,
-  DesiredState,
-  INSTANCE_STATUSES,
-  InstanceLimits,
-  InternalInstanceState,
-  SUSPENSION_SOURCES,
-  type SuspensionSource,
-} from '@app/contracts';
+import { DesiredState, InstanceLimits, InternalInstanceState, type SuspensionSource } from '@app/contracts';
 import type { Config } from '../config/env';
-import { InternalApiClient } from './internal-api.client';
+import { internalInstanceStateSchema } from './contract-schemas';
+import { internalCallOptions, orNotFound } from './internal-call';
 
-const instanceStateSchema = z.looseObject({
-  id: z.string(),
-  tenant_id: z.string(),
-  status: z.enum(INSTANCE_STATUSES),
-  desired_state: z.enum(DESIRED_STATES),
+/** The contract's instance state plus the limits billing compares with the plan's. */
+const instanceViewSchema = internalInstanceStateSchema.extend({
   cpu_limit: z.number().optional(),
   memory_limit: z.string().optional(),
   storage_limit: z.string().optional(),
-  suspension_sources: z.array(z.enum(SUSPENSION_SOURCES)).optional(),
 });
 
 /** What billing reads of an instance: its state, and (from instance-service) its limits and suspensions. */
@@ -40,19 +30,21 @@ export class InstanceNotFoundError extends Error {
 @Injectable()
 export class InstanceServiceClient {
   private readonly baseUrl: string;
+  private readonly options: InternalRequestOptions;
 
   constructor(
     @Inject(APP_CONFIG) config: Config,
-    private readonly api: InternalApiClient,
+    private readonly http: InternalHttpClient,
   ) {
     this.baseUrl = config.INSTANCE_SERVICE_URL;
+    this.options = internalCallOptions(config);
   }
 
   /** GET /internal/instances/{id}; null when unknown. */
   async get(instanceId: string): Promise<BillingInstanceView | null> {
-    return this.api.call('GET', this.baseUrl, `/internal/instances/${instanceId}`, instanceStateSchema, {
-      allowNotFound: true,
-    });
+    return orNotFound(
+      this.http.get(this.baseUrl, `/internal/instances/${instanceId}`, instanceViewSchema, this.options),
+    );
   }
 
   /** PUT /internal/instances/{id}/desired-state (idempotent). */
@@ -61,12 +53,14 @@ export class InstanceServiceClient {
     desired: DesiredState,
     reason: string,
   ): Promise<InternalInstanceState> {
-    const result = await this.api.call(
-      'PUT',
-      this.baseUrl,
-      `/internal/instances/${instanceId}/desired-state`,
-      instanceStateSchema,
-      { body: { desired_state: desired, reason, actor: 'billing-service' }, allowNotFound: true },
+    const result = await orNotFound(
+      this.http.put(
+        this.baseUrl,
+        `/internal/instances/${instanceId}/desired-state`,
+        { desired_state: desired, reason, actor: 'billing-service' },
+        instanceViewSchema,
+        this.options,
+      ),
     );
     if (!result) throw new InstanceNotFoundError(instanceId);
     return result;
@@ -74,12 +68,10 @@ export class InstanceServiceClient {
 
   /** PUT /internal/instances/{id}/limits: the instance follows its plan's entitlements. */
   async setLimits(instanceId: string, limits: InstanceLimits): Promise<void> {
-    const result = await this.api.call(
-      'PUT',
-      this.baseUrl,
-      `/internal/instances/${instanceId}/limits`,
-      z.unknown(),
-      { body: limits, allowNotFound: true },
+    const result = await orNotFound(
+      this.http
+        .put(this.baseUrl, `/internal/instances/${instanceId}/limits`, limits, z.unknown(), this.options)
+        .then(() => true),
     );
     if (result === null) throw new InstanceNotFoundError(instanceId);
   }

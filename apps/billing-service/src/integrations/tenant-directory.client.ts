@@ -1,23 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { z } from 'zod';
+import { InternalHttpClient, InternalRequestOptions } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
-import { CustomerTenantSummary, TENANT_PLANS, TENANT_ROLES, TENANT_STATUSES } from '@app/contracts';
+import { CustomerTenantSummary } from '@app/contracts';
 import type { Config } from '../config/env';
-import { InternalApiClient } from './internal-api.client';
-
-const summarySchema = z.looseObject({
-  tenant_count: z.number(),
-  tenants: z.array(
-    z.looseObject({
-      id: z.string(),
-      name: z.string(),
-      subdomain: z.string(),
-      role: z.enum(TENANT_ROLES),
-      plan: z.enum(TENANT_PLANS),
-      status: z.enum(TENANT_STATUSES),
-    }),
-  ),
-});
+import { customerTenantSummarySchema } from './contract-schemas';
+import { internalCallOptions, orNotFound } from './internal-call';
 
 export type CustomerTenant = CustomerTenantSummary['tenants'][number];
 
@@ -25,22 +12,25 @@ export type CustomerTenant = CustomerTenantSummary['tenants'][number];
 @Injectable()
 export class TenantDirectoryClient {
   private readonly baseUrl: string;
+  private readonly options: InternalRequestOptions;
 
   constructor(
     @Inject(APP_CONFIG) config: Config,
-    private readonly api: InternalApiClient,
+    private readonly http: InternalHttpClient,
   ) {
     this.baseUrl = config.TENANT_SERVICE_URL;
+    this.options = internalCallOptions(config);
   }
 
   /** GET /internal/customers/{id}/summary; an unknown customer has no tenants. */
   async tenantsOf(customerId: string): Promise<CustomerTenant[]> {
-    const summary = await this.api.call(
-      'GET',
-      this.baseUrl,
-      `/internal/customers/${customerId}/summary`,
-      summarySchema,
-      { allowNotFound: true },
+    const summary = await orNotFound(
+      this.http.get(
+        this.baseUrl,
+        `/internal/customers/${customerId}/summary`,
+        customerTenantSummarySchema,
+        this.options,
+      ),
     );
     return summary?.tenants ?? [];
   }

@@ -1,11 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
-import { APP_CONFIG } from '@app/config';
 import { MembershipService } from '../access/membership.service';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
-import type { Config } from '../config/env';
-import { KillBillClient } from '../killbill/killbill.client';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
+import { BillingProvider } from '../billing-provider/billing-provider';
 import type { KbInvoice } from '../killbill/killbill.types';
 
 export class InvoiceItemView {
@@ -90,8 +88,7 @@ function invoiceView(invoice: KbInvoice, tenantId: string): InvoiceView {
 @Injectable()
 export class InvoicesService {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: Config,
-    private readonly killbill: KillBillClient,
+    private readonly provider: BillingProvider,
     private readonly accounts: BillingAccountsRepository,
     private readonly membership: MembershipService,
   ) {}
@@ -99,15 +96,12 @@ export class InvoicesService {
   /** Invoices (with items and real amounts) of my tenants' accounts, newest first. */
   async list(user: AuthenticatedUser, tenantId?: string): Promise<InvoiceView[]> {
     const tenants = await this.membership.visibleTenants(user, tenantId);
-    if (this.config.BILLING_PROVIDER !== 'killbill') return [];
     const accounts = (await this.accounts.findByTenants(tenants.map((t) => t.id))).filter(
       (a) => a.kbAccountId,
     );
     const lists = await Promise.all(
       accounts.map(async (a) =>
-        (await this.killbill.getAccountInvoices(a.kbAccountId as string)).map((i) =>
-          invoiceView(i, a.tenantId),
-        ),
+        (await this.provider.accountInvoices(a.kbAccountId as string)).map((i) => invoiceView(i, a.tenantId)),
       ),
     );
     return lists

@@ -1,12 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnApplicationShutdown,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleDestroy } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -73,9 +66,7 @@ export function callbackUrlWithToken(callbackUrl: string, secret: string): strin
  * Bill outage never blocks /health; readiness reports `killbill` down meanwhile.
  */
 @Injectable()
-export class KillBillBootstrapService
-  implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
-{
+export class KillBillBootstrapService implements OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('KillBillBootstrap');
   private state: BootstrapState;
   private running: Promise<BootstrapReport> | null = null;
@@ -88,16 +79,21 @@ export class KillBillBootstrapService
     private readonly applied: KillBillConfigRepository,
   ) {
     this.state = {
-      status: config.BILLING_PROVIDER === 'killbill' ? 'pending' : 'disabled',
+      status: 'disabled',
       attempts: 0,
       last_error: null,
       completed_at: null,
     };
   }
 
-  onApplicationBootstrap(): void {
-    if (this.config.BILLING_PROVIDER !== 'killbill') return;
-    this.loop = this.retryUntilReady();
+  /** Kill Bill is the billing provider (KillBillBillingProvider, at construction): the bootstrap is due. */
+  enable(): void {
+    if (this.state.status === 'disabled') this.state = { ...this.state, status: 'pending' };
+  }
+
+  /** Starts the background bootstrap (KillBillBillingProvider, at application bootstrap). */
+  start(): void {
+    this.loop ??= this.retryUntilReady();
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -5,7 +5,7 @@ import { KillBillBootstrapService } from './killbill-bootstrap.service';
 import { KillBillConfigRepository } from './killbill-config.repository';
 import { KillBillClient } from './killbill.client';
 
-/** The Kill Bill client and the bootstrap (the readiness check, KillBillHealthCheck, lives in HealthModule). */
+/** The Kill Bill client and the bootstrap (started by KillBillBillingProvider, the only user of Kill Bill at boot). */
 @Module({
   providers: [
     {

@@ -3,7 +3,7 @@ import { EntityManager } from 'typeorm';
 import { APP_CONFIG } from '@app/config';
 import type { Config } from '../config/env';
 import type { KbInvoice } from '../killbill/killbill.types';
-import type { EntitlementTransition } from '../subscriptions/subscriptions.repository';
+import type { EntitlementTransition } from '../records/subscriptions.repository';
 import { MailOutboxRepository } from './mail-outbox.repository';
 
 function money(value: number | null | undefined): string {

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
-import { BillingModule } from '../billing.module';
+import { AccessModule } from '../access/access.module';
+import { CommonModule } from '../common/common.module';
 import type { Config } from '../config/env';
+import { EntitlementsModule } from '../entitlements/entitlements.module';
 import { KillBillModule } from '../killbill/killbill.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { NonePaymentGateway } from './none.gateway';
 import { PaymentConfirmation } from './payment-confirmation.service';
 import { PaymentGateway } from './payment-gateway';
@@ -43,7 +46,7 @@ function paymentGateway(config: Config): PaymentGateway {
  * background poller, and the outbox that records paid payments in Kill Bill exactly once.
  */
 @Module({
-  imports: [BillingModule, KillBillModule],
+  imports: [AccessModule, CommonModule, EntitlementsModule, KillBillModule, NotificationsModule],
   controllers: [PaymentsController, AdminPaymentsController],
   providers: [
     { provide: PaymentGateway, inject: [APP_CONFIG], useFactory: paymentGateway },

@@ -3,8 +3,9 @@ import { APP_CONFIG } from '@app/config';
 import { errorMessage } from '../common/ids';
 import { forEachLimit, PollingLoop } from '../common/polling-loop';
 import type { Config } from '../config/env';
+import { BillingProvider } from '../billing-provider/billing-provider';
 import { EntitlementSyncService } from '../entitlements/entitlement-sync.service';
-import { SubscriptionsRepository } from '../subscriptions/subscriptions.repository';
+import { SubscriptionsRepository } from '../records/subscriptions.repository';
 
 /**
  * Billing does not wait for Kill Bill's push about anything still waiting: every BILLING_RECHECK_INTERVAL_SECONDS
@@ -20,6 +21,7 @@ export class PendingRecheckService implements OnApplicationBootstrap, OnModuleDe
     @Inject(APP_CONFIG) private readonly config: Config,
     private readonly subscriptions: SubscriptionsRepository,
     private readonly sync: EntitlementSyncService,
+    private readonly provider: BillingProvider,
   ) {
     this.loop = new PollingLoop(
       'PendingRecheck',
@@ -32,7 +34,7 @@ export class PendingRecheckService implements OnApplicationBootstrap, OnModuleDe
   }
 
   onApplicationBootstrap(): void {
-    if (this.config.BILLING_PROVIDER === 'killbill' && this.config.BILLING_RECHECK_INTERVAL_SECONDS > 0) {
+    if (this.provider.reconciles && this.config.BILLING_RECHECK_INTERVAL_SECONDS > 0) {
       this.loop.start();
     }
   }

@@ -3,11 +3,12 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } f
 import type { Counter, Gauge } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import { MetricsRegistry } from '@app/metrics';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 import { AdvisoryLocks } from '../common/advisory-lock';
 import { errorMessage } from '../common/ids';
 import { counter, gauge } from '../common/metrics';
 import type { Config } from '../config/env';
+import { BillingProvider } from '../billing-provider/billing-provider';
 import { EntitlementSyncService } from '../entitlements/entitlement-sync.service';
 
 export class ReconciliationError {
@@ -57,6 +58,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
     private readonly accounts: BillingAccountsRepository,
     private readonly sync: EntitlementSyncService,
     private readonly locks: AdvisoryLocks,
+    private readonly provider: BillingProvider,
     metrics: MetricsRegistry,
   ) {
     this.runs = counter(metrics, {
@@ -74,12 +76,12 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
     gauge(metrics, {
       name: 'billing_reconciliation_interval_seconds',
       help: 'BILLING_RECONCILE_INTERVAL_SECONDS when Kill Bill billing is on (0: no periodic reconciliation)',
-    }).set(this.config.BILLING_PROVIDER === 'killbill' ? this.config.BILLING_RECONCILE_INTERVAL_SECONDS : 0);
+    }).set(this.provider.reconciles ? this.config.BILLING_RECONCILE_INTERVAL_SECONDS : 0);
   }
 
   onApplicationBootstrap(): void {
     const seconds = this.config.BILLING_RECONCILE_INTERVAL_SECONDS;
-    if (this.config.BILLING_PROVIDER !== 'killbill' || seconds === 0) return;
+    if (!this.provider.reconciles || seconds === 0) return;
     this.timer = setInterval(() => {
       if (!this.current) {
         void this.run().catch((error: unknown) =>
@@ -121,7 +123,7 @@ export class ReconciliationService implements OnApplicationBootstrap, OnModuleDe
       errors: [],
       duration_ms: 0,
     };
-    if (this.config.BILLING_PROVIDER !== 'killbill') return report;
+    if (!this.provider.reconciles) return report;
     for (const accountId of await this.accounts.accountsToReconcile()) {
       report.accounts++;
       try {

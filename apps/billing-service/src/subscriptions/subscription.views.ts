@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { SubscriptionSummary } from '@app/contracts';
-import { SubscriptionEntity } from './subscription.entity';
+import { SubscriptionEntity } from '../records/subscription.entity';
 
 export class SubscriptionView {
   @ApiProperty({ format: 'uuid' })

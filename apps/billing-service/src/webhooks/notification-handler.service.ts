@@ -1,9 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
-import { BillingAccountsRepository } from '../accounts/billing-accounts.repository';
+import { Injectable } from '@nestjs/common';
+import { BillingAccountsRepository } from '../records/billing-accounts.repository';
 import { isUuid } from '../common/ids';
 import { LruCache } from '../common/lru-cache';
-import type { Config } from '../config/env';
+import { BillingProvider } from '../billing-provider/billing-provider';
 import { EntitlementSyncService } from '../entitlements/entitlement-sync.service';
 import { KillBillClient } from '../killbill/killbill.client';
 import { KillBillNotFoundError } from '../killbill/killbill.errors';
@@ -48,7 +47,7 @@ export class NotificationHandler {
   private readonly owners = new LruCache<string, string>(10_000);
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: Config,
+    private readonly provider: BillingProvider,
     private readonly killbill: KillBillClient,
     private readonly sync: EntitlementSyncService,
     private readonly accounts: BillingAccountsRepository,
@@ -59,8 +58,7 @@ export class NotificationHandler {
   async handle(row: InboxRow): Promise<HandlingOutcome> {
     const notification = parseNotification(row.body);
     if (!notification) return { status: 'ignored', outcome: 'not_a_notification' };
-    if (this.config.BILLING_PROVIDER !== 'killbill')
-      return { status: 'ignored', outcome: 'billing_disabled' };
+    if (!this.provider.reconciles) return { status: 'ignored', outcome: 'billing_disabled' };
     const { eventType } = notification;
     try {
       if (eventType === 'INVOICE_CREATION' || eventType === 'INVOICE_PAYMENT_FAILED') {

@@ -41,7 +41,7 @@ export class BillingAccountsRepository {
     );
   }
 
-  /** A local row without a Kill Bill account (BILLING_PROVIDER=none), so the tenant has a contact. */
+  /** A local row without a Kill Bill account (the `none` billing provider), so the tenant has a contact. */
   async ensureLocal(tenantId: string, contactCustomerId: string | null, currency: string): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO billing_accounts (tenant_id, contact_customer_id, currency) VALUES ($1, $2, $3)

@@ -12,7 +12,7 @@ export type BillingProviderName = 'killbill' | 'none';
  */
 @Entity({ name: 'subscriptions' })
 export class SubscriptionEntity {
-  /** The Kill Bill subscription id (a generated id when BILLING_PROVIDER=none). */
+  /** The Kill Bill subscription id (a generated id under the `none` billing provider). */
   @PrimaryColumn({ type: 'uuid' })
   id: string;
 

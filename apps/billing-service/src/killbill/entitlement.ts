@@ -1,6 +1,6 @@
-import type { KbOverdueState, KbSubscription } from '../killbill/killbill.types';
-import type { Entitlement } from '../subscriptions/subscription.entity';
-import type { SubscriptionSnapshot } from '../subscriptions/subscriptions.repository';
+import type { KbOverdueState, KbSubscription } from './killbill.types';
+import type { Entitlement } from '../records/subscription.entity';
+import type { SubscriptionSnapshot } from '../records/subscriptions.repository';
 
 /**
  * What billing allows for the instance, from Kill Bill's current state alone (so the order, duplication or

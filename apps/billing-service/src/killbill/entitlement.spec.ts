@@ -1,4 +1,4 @@
-import type { KbSubscription } from '../killbill/killbill.types';
+import type { KbSubscription } from './killbill.types';
 import { entitlementOf, snapshotOf } from './entitlement';
 
 const clear = { isDisableEntitlementAndChangesBlocked: false };
