@@ -4,7 +4,7 @@ import { InternalHttpClient, InternalRequestOptions } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import { DesiredState, InstanceLimits, InternalInstanceState, type SuspensionSource } from '@app/contracts';
 import type { Config } from '../config/env';
-import { internalInstanceStateSchema } from './contract-schemas';
+import { internalInstanceStateSchema } from '@app/contracts';
 import { internalCallOptions, orNotFound } from './internal-call';
 
 /** The contract's instance state plus the limits billing compares with the plan's. */

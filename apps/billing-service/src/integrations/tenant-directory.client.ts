@@ -3,7 +3,7 @@ import { InternalHttpClient, InternalRequestOptions } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import { CustomerTenantSummary } from '@app/contracts';
 import type { Config } from '../config/env';
-import { customerTenantSummarySchema } from './contract-schemas';
+import { customerTenantSummarySchema } from '@app/contracts';
 import { internalCallOptions, orNotFound } from './internal-call';
 
 export type CustomerTenant = CustomerTenantSummary['tenants'][number];

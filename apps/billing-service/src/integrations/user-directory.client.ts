@@ -3,7 +3,7 @@ import { InternalHttpClient, InternalRequestOptions } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
 import { InternalUser } from '@app/contracts';
 import type { Config } from '../config/env';
-import { internalUserSchema } from './contract-schemas';
+import { internalUserSchema } from '@app/contracts';
 import { internalCallOptions, orNotFound } from './internal-call';
 
 /** user-service's internal API: a customer's contact card (for billing mail). */
