@@ -5,9 +5,11 @@
  * emulator; the real user-service issues the tokens.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Client } from 'pg';
 import {
+  adminSql,
   createVerifiedCustomer,
   ServiceHarness,
   serviceTestEnv,
@@ -20,7 +22,7 @@ import { KillBillEmulator } from '../../../libs/testing/src/killbill-emulator';
 import { PaynowEmulator, PAYNOW_TEST_PHONES } from '../../../libs/testing/src/paynow-emulator';
 import { AppModule as UserServiceModule } from '../../user-service/src/app.module';
 import { PAYNOW_RESULT_PATH } from '../src/config/env';
-import { freePort, internalHeaders, resetBillingDatabase, waitFor } from './support/billing-harness';
+import { freePort, internalHeaders, waitFor } from './support/billing-harness';
 import { tenantClient } from './support/flow-helpers';
 import { InternalApiStandIn } from './support/internal-api-stand-in';
 import { paymentsEnv } from './support/payments-world';
@@ -67,12 +69,18 @@ async function kill(billing: BillingProcess | undefined): Promise<void> {
   await waitFor(() => billing.child.exitCode !== null || billing.child.signalCode !== null, 'billing dead');
 }
 
+/**
+ * A database of this spec's own: no other billing app of the test run (each with its own Kill Bill emulator)
+ * can claim its settlement rows, so what is recorded where is this spec's alone.
+ */
+const CRASH_DB = `${serviceTestEnv('billing-service').POSTGRES_DB}_crash_${randomBytes(3).toString('hex')}`;
+
 async function billingDb<T>(sql: string, params: unknown[] = []): Promise<T[]> {
   const env = serviceTestEnv('billing-service');
   const client = new Client({
     host: env.POSTGRES_HOST,
     port: Number(env.POSTGRES_PORT),
-    database: env.POSTGRES_DB,
+    database: CRASH_DB,
     user: env.DB_SERVICE_USER,
     password: env.DB_SERVICE_PASSWORD,
   });
@@ -98,7 +106,11 @@ describe('payments survive a crash between "paid" and "recorded in Kill Bill"', 
   let billing: BillingProcess | undefined;
 
   beforeAll(async () => {
-    await resetBillingDatabase();
+    await adminSql(
+      `CREATE DATABASE "${CRASH_DB}" OWNER billing_service;
+       REVOKE ALL ON DATABASE "${CRASH_DB}" FROM PUBLIC;
+       GRANT CONNECT, TEMPORARY ON DATABASE "${CRASH_DB}" TO billing_service;`,
+    );
     await smtp.start();
     users = await startService(UserServiceModule, 'user-service', userServiceTestEnv(smtp));
     await users.app.listen(0, '127.0.0.1');
@@ -117,6 +129,7 @@ describe('payments survive a crash between "paid" and "recorded in Kill Bill"', 
     await paynow.stop();
     await kb.stop();
     await smtp.stop();
+    await adminSql(`DROP DATABASE IF EXISTS "${CRASH_DB}" WITH (FORCE)`);
   });
 
   it('records the payment once after a SIGKILL and a restart', async () => {
@@ -129,7 +142,7 @@ describe('payments survive a crash between "paid" and "recorded in Kill Bill"', 
       usersUrl,
       smtp.port,
       await freePort(),
-      { BILLING_RECHECK_INTERVAL_SECONDS: '0' },
+      { BILLING_RECHECK_INTERVAL_SECONDS: '0', POSTGRES_DB: CRASH_DB },
     );
     billing = await spawnBilling(env);
     const customer = await createVerifiedCustomer(users, smtp);
@@ -188,9 +201,12 @@ describe('payments survive a crash between "paid" and "recorded in Kill Bill"', 
       'recorded after the restart',
       30_000,
     );
-    expect((await kbClient.getInvoicePayments(invoice.invoiceId)).map((p) => p.paymentExternalKey)).toEqual([
-      payment.id,
-    ]);
+    // Kill Bill lists a payment once its own processing of it ended, a moment after it answered 201.
+    const recorded = await waitFor(async () => {
+      const keys = (await kbClient.getInvoicePayments(invoice.invoiceId)).map((p) => p.paymentExternalKey);
+      return keys.length > 0 ? keys : undefined;
+    }, 'the payment listed in Kill Bill');
+    expect(recorded).toEqual([payment.id]);
     await waitFor(() => services.instances.get(instance.id)?.status === 'running', 'provisioned');
 
     // Kill Bill took it but billing died before noting it: the next attempt finds our key and records nothing more.
