@@ -163,6 +163,7 @@ describe('the first ten minutes: README quickstart on a fresh machine (issue #16
   }, 420_000);
 
   it('a second start says the admin exists (no new password); --demo adds a running demo instance, twice the same', async () => {
+    await platform.stop('SIGINT'); // already stopped unless the first test failed half-way
     const demo = new HostPlatform({
       portOffset: 22000,
       cleanEnv: true,

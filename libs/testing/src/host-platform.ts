@@ -94,7 +94,8 @@ export class HostPlatform {
     child.stdout?.on('data', (d: Buffer) => (this.text += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.text += d.toString()));
     this.exit = new Promise((done) => child.on('exit', (code) => done(code)));
-    await this.waitForOutput('the platform is up', this.options.readyTimeoutMs ?? 150_000);
+    // The "What next" block ends with how to stop: only then is everything start:local prints there.
+    await this.waitForOutput(/^\s*Stop\s+Ctrl-C/m, this.options.readyTimeoutMs ?? 150_000);
   }
 
   async waitForOutput(pattern: string | RegExp, timeoutMs = 60_000): Promise<void> {
