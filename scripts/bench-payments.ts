@@ -13,7 +13,7 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { percentile, runPostLoad, shuffle } from './bench-load';
 import { signedPaynowForm } from '../libs/testing/src/paynow-emulator';
 import { PAYNOW_RESULT_PATH } from '../apps/billing-service/src/config/env';
 import {
@@ -31,78 +31,6 @@ function loadEnvExample(): void {
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (match && process.env[match[1]] === undefined) process.env[match[1]] = match[2];
   }
-}
-
-interface LoadResult {
-  durationMs: number;
-  latenciesMs: number[];
-  statuses: Record<string, number>;
-  errors: number;
-}
-
-const GENERATOR = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { url, bodies, connections } = workerData;
-const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-const target = new URL(url);
-const latencies = new Array(bodies.length);
-const statuses = {};
-let errors = 0;
-let next = 0;
-function send(body) {
-  return new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    const req = http.request({
-      agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1;
-        resolve(Number(process.hrtime.bigint() - started) / 1e6);
-      });
-    });
-    req.on('error', () => { errors++; resolve(Number(process.hrtime.bigint() - started) / 1e6); });
-    req.end(body);
-  });
-}
-async function lane() {
-  while (next < bodies.length) {
-    const i = next++;
-    latencies[i] = await send(bodies[i]);
-  }
-}
-(async () => {
-  const started = Date.now();
-  await Promise.all(Array.from({ length: connections }, lane));
-  parentPort.postMessage({ durationMs: Date.now() - started, latenciesMs: latencies, statuses, errors });
-  agent.destroy();
-})();
-`;
-
-function runLoad(url: string, bodies: string[], connections: number): Promise<LoadResult> {
-  return new Promise((done, fail) => {
-    const worker = new Worker(GENERATOR, { eval: true, workerData: { url, bodies, connections } });
-    worker.once('message', (result: LoadResult) => {
-      void worker.terminate();
-      done(result);
-    });
-    worker.once('error', fail);
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 async function main(): Promise<void> {
@@ -157,7 +85,9 @@ async function main(): Promise<void> {
     }
     shuffle(bodies);
     const loadStarted = Date.now();
-    const load = await runLoad(`${world.billing.url}${PAYNOW_RESULT_PATH}`, bodies, connections);
+    const load = await runPostLoad(`${world.billing.url}${PAYNOW_RESULT_PATH}`, bodies, connections, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     const sorted = [...load.latenciesMs].sort((a, b) => a - b);
     let recorded = 0;
     const deadline = Date.now() + 300_000;

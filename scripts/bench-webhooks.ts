@@ -15,7 +15,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { MetricsRegistry } from '@app/metrics';
 import { KillBillClient } from '../apps/billing-service/src/killbill/killbill.client';
 import { InboxCounts, InboxRepository } from '../apps/billing-service/src/webhooks/inbox.repository';
@@ -30,6 +29,7 @@ import {
   WEBHOOK_SECRET,
 } from '../apps/billing-service/test/support/billing-harness';
 import { InternalApiStandIn } from '../apps/billing-service/test/support/internal-api-stand-in';
+import { percentile, runPostLoad, shuffle } from './bench-load';
 
 /** Same rule as scripts/test.sh: .env.example gives the defaults, the environment wins. */
 function loadEnvExample(): void {
@@ -38,80 +38,6 @@ function loadEnvExample(): void {
     const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (match && process.env[match[1]] === undefined) process.env[match[1]] = match[2];
   }
-}
-
-interface LoadResult {
-  durationMs: number;
-  latenciesMs: number[];
-  statuses: Record<string, number>;
-  errors: number;
-}
-
-/** The load generator: plain node:http with keep-alive, in its own thread so it does not share the server's. */
-const GENERATOR = `
-const { parentPort, workerData } = require('node:worker_threads');
-const http = require('node:http');
-const { url, bodies, connections } = workerData;
-const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-const target = new URL(url);
-const latencies = new Array(bodies.length);
-const statuses = {};
-let errors = 0;
-let next = 0;
-function send(body) {
-  return new Promise((resolve) => {
-    const started = process.hrtime.bigint();
-    const req = http.request({
-      agent, host: target.hostname, port: target.port, path: target.pathname + target.search, method: 'POST',
-      headers: { 'content-type': 'application/json; charset=UTF-8', 'user-agent': 'KillBill/1.0',
-                 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        statuses[res.statusCode] = (statuses[res.statusCode] || 0) + 1;
-        resolve(Number(process.hrtime.bigint() - started) / 1e6);
-      });
-    });
-    req.on('error', () => { errors++; resolve(Number(process.hrtime.bigint() - started) / 1e6); });
-    req.end(body);
-  });
-}
-async function lane() {
-  while (next < bodies.length) {
-    const i = next++;
-    latencies[i] = await send(bodies[i]);
-  }
-}
-(async () => {
-  const started = Date.now();
-  await Promise.all(Array.from({ length: connections }, lane));
-  parentPort.postMessage({ durationMs: Date.now() - started, latenciesMs: latencies, statuses, errors });
-  agent.destroy();
-})();
-`;
-
-function runLoad(url: string, bodies: string[], connections: number): Promise<LoadResult> {
-  return new Promise((done, fail) => {
-    const worker = new Worker(GENERATOR, { eval: true, workerData: { url, bodies, connections } });
-    worker.once('message', (result: LoadResult) => {
-      void worker.terminate();
-      done(result);
-    });
-    worker.once('error', fail);
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 interface Target {
@@ -296,7 +222,10 @@ async function main(): Promise<void> {
         `${connections} connections\n`,
     );
     const url = `${billing.url}/api/billing/webhooks/killbill?token=${encodeURIComponent(WEBHOOK_SECRET)}`;
-    const load = await runLoad(url, bodies, connections);
+    const load = await runPostLoad(url, bodies, connections, {
+      'content-type': 'application/json; charset=UTF-8',
+      'user-agent': 'KillBill/1.0',
+    });
     const accepted = Object.entries(load.statuses)
       .filter(([status]) => Number(status) >= 200 && Number(status) < 300)
       .reduce((sum, [, n]) => sum + n, 0);
