@@ -127,10 +127,14 @@ describe('payments (PayNow → Kill Bill)', () => {
     const payment = (await pay(customer, invoice.id, 'onemoney', '0771111111')).json<PaymentBody>();
     world.paynow.advance(5_000);
     await waitFor(() => world.services.instances.get(instance.id)?.status === 'running', 'provisioned');
-    const paid = await as(world, customer, {
-      method: 'GET',
-      url: `/api/billing/subscriptions/${subscriptionId}`,
-    });
+    // billing records the entitlement in its own row right after instance-service accepted it.
+    const paid = await waitFor(async () => {
+      const res = await as(world, customer, {
+        method: 'GET',
+        url: `/api/billing/subscriptions/${subscriptionId}`,
+      });
+      return res.json<{ entitlement: string }>().entitlement === 'running' ? res : undefined;
+    }, 'the subscription entitled');
     expect(paid.json()).toMatchObject({ entitlement: 'running', billing_status: null, entitled: true });
     expect((await kbPaymentsOf(world, invoice.id)).map((p) => p.paymentExternalKey)).toEqual([payment.id]);
     await settle(world.kb, world.billing);
