@@ -7,22 +7,12 @@
 import 'reflect-metadata';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { readFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { resolve } from 'node:path';
 import { createVerifiedCustomer, SmtpSink, startService, userServiceTestEnv } from '@app/testing';
 import { AppModule } from '../apps/user-service/src/app.module';
-
-/** Same rule as scripts/test.sh: .env.example gives the defaults, the environment wins. */
-function loadEnvExample(): void {
-  const text = readFileSync(resolve(__dirname, '..', '.env.example'), 'utf8');
-  for (const line of text.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2];
-  }
-}
+import { loadEnvExample } from './bench-env';
 
 /**
  * The three internal APIs GET /auth/me reads, answering valid contract answers at once, so the figure includes

@@ -11,8 +11,6 @@
  * the time from the first result post until every payment is recorded. Exit code 1 on a miss or a duplicate.
  */
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { percentile, runPostLoad, shuffle } from './bench-load';
 import { signedPaynowForm } from '../libs/testing/src/paynow-emulator';
 import { PAYNOW_RESULT_PATH } from '../apps/billing-service/src/config/env';
@@ -24,14 +22,7 @@ import {
   subscribeInstance,
   unpaidInvoice,
 } from '../apps/billing-service/test/support/payments-world';
-
-function loadEnvExample(): void {
-  const text = readFileSync(resolve(__dirname, '..', '.env.example'), 'utf8');
-  for (const line of text.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1]] === undefined) process.env[match[1]] = match[2];
-  }
-}
+import { loadEnvExample } from './bench-env';
 
 async function main(): Promise<void> {
   loadEnvExample();

@@ -25,7 +25,6 @@ import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,6 +42,7 @@ import {
 } from '@app/testing';
 import { AppModule as UserModule } from '../apps/user-service/src/app.module';
 import { freePort } from '@app/testing';
+import { loadEnvExample } from './bench-env';
 
 const ROOT = resolve(__dirname, '..');
 const IMAGE_TEMPLATE = 'saasodoo/odoo-stub:{version}';
@@ -65,15 +65,6 @@ const docker = new Docker({
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-/** Same rule as scripts/test.sh: .env.example gives the defaults, the environment wins. */
-function loadEnvExample(): void {
-  const text = readFileSync(resolve(ROOT, '.env.example'), 'utf8');
-  for (const line of text.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2];
-  }
 }
 
 function percentile(values: number[], p: number): number {

@@ -12,7 +12,6 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { MetricsRegistry } from '@app/metrics';
@@ -30,15 +29,7 @@ import {
 } from '../apps/billing-service/test/support/billing-harness';
 import { InternalApiStandIn } from '../apps/billing-service/test/support/internal-api-stand-in';
 import { percentile, runPostLoad, shuffle } from './bench-load';
-
-/** Same rule as scripts/test.sh: .env.example gives the defaults, the environment wins. */
-function loadEnvExample(): void {
-  const text = readFileSync(resolve(__dirname, '..', '.env.example'), 'utf8');
-  for (const line of text.split('\n')) {
-    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (match && process.env[match[1]] === undefined) process.env[match[1]] = match[2];
-  }
-}
+import { loadEnvExample } from './bench-env';
 
 interface Target {
   accountId: string;
