@@ -1,12 +1,15 @@
 /**
  * npm run bench:payments — PayNow result endpoint under load, and exactly-once into Kill Bill.
  *
- * Boots billing-service in this process (its real AppModule, PAYMENT_GATEWAY=paynow, on the tests' billing
- * database, which it empties first) with the real user-service (tokens), the Kill Bill and PayNow emulators (test
+ * Sets up with billing-service in this process (its real AppModule, PAYMENT_GATEWAY=paynow, on the tests' billing
+ * database, which it empties first), the real user-service (tokens), the Kill Bill and PayNow emulators (test
  * doubles) and the internal-API stand-in. It creates BENCH_PAYMENTS subscriptions (default 500) of a plan without
- * trial, starts one EcoCash payment per invoice, all at once, through the API; PayNow marks them paid (its own
- * result posts are dropped), then the bench posts every signed status update BENCH_COPIES times (default 3), in
- * random order, from BENCH_CONNECTIONS keep-alive connections (default 32) in a worker thread. It prints results
+ * trial and starts one EcoCash payment per invoice, all at once, through the API. Then billing-service is moved
+ * to a process of its own (the built dist/, as in production: `npm run build` first), so the endpoint under test
+ * shares its event loop with its own confirmation work only, not with the emulators that stand in for PayNow and
+ * Kill Bill. PayNow marks the payments paid (its own result posts are dropped), and the bench posts every signed
+ * status update BENCH_COPIES times (default 3), in random order, from BENCH_CONNECTIONS keep-alive connections
+ * (default 32) in a worker thread. It prints results
  * accepted/s, latency percentiles, the payments recorded in Kill Bill (must equal BENCH_PAYMENTS, one each) and
  * the time from the first result post until every payment is recorded. Exit code 1 on a miss or a duplicate.
  */
@@ -23,6 +26,12 @@ import {
   unpaidInvoice,
 } from '../apps/billing-service/test/support/payments-world';
 import { loadEnvExample } from './bench-env';
+import { Client } from 'pg';
+import {
+  BillingProcess,
+  killBilling,
+  spawnBilling,
+} from '../apps/billing-service/test/support/billing-process';
 
 async function main(): Promise<void> {
   loadEnvExample();
@@ -35,6 +44,14 @@ async function main(): Promise<void> {
     PAYMENT_POLL_MIN_MS: '600000',
     PAYMENT_POLL_MAX_MS: '600000',
     DB_POOL_SIZE: '20',
+  });
+  let billing: BillingProcess | undefined;
+  const db = new Client({
+    host: world.env.POSTGRES_HOST,
+    port: Number(world.env.POSTGRES_PORT),
+    database: world.env.POSTGRES_DB,
+    user: world.env.DB_SERVICE_USER,
+    password: world.env.DB_SERVICE_PASSWORD,
   });
   try {
     world.paynow.results.configure({ drop: true });
@@ -61,6 +78,11 @@ async function main(): Promise<void> {
     console.log(
       `${count} payments started concurrently in ${Date.now() - startedAt} ms (${failedStarts} refused)`,
     );
+    // The endpoint under test runs alone: the in-process app stops, the built app takes over the same database.
+    await world.billing.close();
+    world.billing.close = () => Promise.resolve();
+    billing = await spawnBilling(world.env);
+    await db.connect();
     world.paynow.advance(5_000); // every 0771111111 payment is now Paid at PayNow
     const bodies: string[] = [];
     for (const tx of world.paynow.list()) {
@@ -76,16 +98,21 @@ async function main(): Promise<void> {
     }
     shuffle(bodies);
     const loadStarted = Date.now();
-    const load = await runPostLoad(`${world.billing.url}${PAYNOW_RESULT_PATH}`, bodies, connections, {
+    const load = await runPostLoad(`${billing.url}${PAYNOW_RESULT_PATH}`, bodies, connections, {
       'content-type': 'application/x-www-form-urlencoded',
     });
+    const refusals = billing
+      .output()
+      .split('\n')
+      .filter((line) => /could not store/i.test(line));
+    if (refusals.length > 0) console.log(`billing refused results:\n${refusals.slice(0, 5).join('\n')}`);
     const sorted = [...load.latenciesMs].sort((a, b) => a - b);
     let recorded = 0;
     const deadline = Date.now() + 300_000;
     while (Date.now() < deadline) {
-      const [row] = (await world.billing.dataSource.query(
-        `SELECT count(*)::int AS n FROM payments WHERE recorded_at IS NOT NULL`,
-      )) as { n: number }[];
+      const [row] = (
+        await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE recorded_at IS NOT NULL`)
+      ).rows;
       recorded = row?.n ?? 0;
       if (recorded >= count) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -116,6 +143,8 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
+    await killBilling(billing, 'SIGTERM');
+    await db.end().catch(() => undefined);
     await stopPaymentsWorld(world);
   }
 }

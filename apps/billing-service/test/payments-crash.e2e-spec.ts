@@ -4,9 +4,7 @@
  * scripts/test.sh); Kill Bill (emulator) sits behind a TCP proxy so it can be made unreachable; PayNow is the
  * emulator; the real user-service issues the tokens.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { Client } from 'pg';
 import {
   adminSql,
@@ -21,53 +19,11 @@ import {
 import { KillBillEmulator } from '../../../libs/testing/src/killbill-emulator';
 import { PaynowEmulator, PAYNOW_TEST_PHONES } from '../../../libs/testing/src/paynow-emulator';
 import { AppModule as UserServiceModule } from '../../user-service/src/app.module';
-import { PAYNOW_RESULT_PATH } from '../src/config/env';
 import { freePort, internalHeaders, waitFor } from './support/billing-harness';
+import { BillingProcess, killBilling as kill, spawnBilling } from './support/billing-process';
 import { tenantClient } from './support/flow-helpers';
 import { InternalApiStandIn } from './support/internal-api-stand-in';
 import { paymentsEnv } from './support/payments-world';
-
-const BILLING_MAIN = resolve(__dirname, '../../../dist/apps/billing-service/main.js');
-
-interface BillingProcess {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function spawnBilling(env: Record<string, string>): Promise<BillingProcess> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [BILLING_MAIN], {
-    env: {
-      ...process.env,
-      ...env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PAYNOW_RESULT_URL: `${url}${PAYNOW_RESULT_PATH}`,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`billing exited ${child.exitCode}: ${output}`);
-      const res = await fetch(`${url}/health/ready`).catch(() => null);
-      return res?.ok;
-    },
-    'billing-service process ready',
-    30_000,
-  );
-  return { child, url, output: () => output };
-}
-
-async function kill(billing: BillingProcess | undefined): Promise<void> {
-  if (!billing || billing.child.exitCode !== null || billing.child.signalCode !== null) return;
-  billing.child.kill('SIGKILL');
-  await waitFor(() => billing.child.exitCode !== null || billing.child.signalCode !== null, 'billing dead');
-}
 
 /**
  * A database of this spec's own: no other billing app of the test run (each with its own Kill Bill emulator)
