@@ -1,0 +1,2 @@
+export { SwarmLab } from './swarm-lab';
+export type { NodeAvailability, NodeState, SwarmLabNode, SwarmLabOptions } from './swarm-lab';
