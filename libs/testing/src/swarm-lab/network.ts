@@ -36,12 +36,16 @@ async function prefixesInUse(): Promise<string[]> {
 /** A private /24 that nothing on the host uses; its base ("192.168.x") without the last octet. */
 export async function pickUnusedSubnet(): Promise<string> {
   const inUse = await prefixesInUse();
-  for (const third of CANDIDATE_THIRD_OCTETS) {
+  // In random order, so that labs started side by side (parallel test runs) rarely try the same one.
+  const candidates = [...CANDIDATE_THIRD_OCTETS].sort(() => Math.random() - 0.5);
+  for (const third of candidates) {
     const candidate = `192.168.${third}.0/24`;
     if (!inUse.some((p) => overlaps(p, candidate))) return `192.168.${third}`;
   }
   throw new Error('swarm-lab: no unused /24 in 192.168.200-239.0/24');
 }
+
+export class SubnetTakenError extends Error {}
 
 /**
  * The FORWARD rule that lets the lab's bridged traffic through: br_netfilter hands bridged frames to
@@ -54,8 +58,14 @@ export function forwardRule(bridge: string): string[] {
 export async function createBridge(bridge: string, address: string): Promise<void> {
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   await run('ip', ['addr', 'add', `${address}/24`, 'dev', bridge]);
+  // Another lab (or anything else) may have taken the same /24 since pickUnusedSubnet looked.
+  const others = (await run('ip', ['-4', '-o', 'addr', 'show']))
+    .split('\n')
+    .filter((line) => !line.includes(` ${bridge} `) && line.includes(` ${address.replace(/\.\d+$/, '.')}`));
+  if (others.length > 0)
+    throw new SubnetTakenError(`swarm-lab: ${address}/24 is also on: ${others.join('; ')}`);
   await run('ip', ['link', 'set', bridge, 'up']);
-  await run('iptables', ['-I', ...forwardRule(bridge)]);
+  await run('iptables', ['-w', '-I', ...forwardRule(bridge)]);
 }
 
 /**
@@ -86,6 +96,7 @@ export async function createNodeNetwork(
   await run('nsenter', [
     ...nsenter,
     'iptables',
+    '-w',
     '-t',
     'nat',
     '-A',
@@ -109,7 +120,7 @@ export async function linkExists(name: string): Promise<boolean> {
 }
 
 export async function forwardRulePresent(bridge: string): Promise<boolean> {
-  return succeeds('iptables', ['-C', ...forwardRule(bridge)]);
+  return succeeds('iptables', ['-w', '-C', ...forwardRule(bridge)]);
 }
 
 /** Removes what createBridge/createNodeNetwork made; anything already gone is fine. */
@@ -123,7 +134,7 @@ export async function deleteNetwork(
     if (await linkExists(node.hostVeth)) await succeeds('ip', ['link', 'del', node.hostVeth]);
   }
   while (await forwardRulePresent(bridge)) {
-    if (!(await succeeds('iptables', ['-D', ...forwardRule(bridge)]))) break;
+    if (!(await succeeds('iptables', ['-w', '-D', ...forwardRule(bridge)]))) break;
   }
   if (await linkExists(bridge)) await succeeds('ip', ['link', 'del', bridge]);
 }

@@ -4,6 +4,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../wait-for';
+import { type LabTask, runOnce, tasksOf } from './containers';
 import { commandExists, run, unmountAllUnder } from './host';
 import {
   allLabTraces,
@@ -17,7 +18,7 @@ import {
   saveState,
   teardown,
 } from './lab-state';
-import { createBridge, createNodeNetwork, pickUnusedSubnet, probeIpsec } from './network';
+import { createBridge, createNodeNetwork, pickUnusedSubnet, probeIpsec, SubnetTakenError } from './network';
 import { startDaemon } from './node-daemon';
 import { TcpForwarder } from './tcp-forwarder';
 
@@ -101,9 +102,20 @@ export class SwarmLab {
   }
 
   static async start(options: SwarmLabOptions = {}): Promise<SwarmLab> {
+    await requirePrerequisites();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await SwarmLab.startOnce(options);
+      } catch (error) {
+        // Two labs started side by side picked the same /24: the loser tries another.
+        if (!(error instanceof SubnetTakenError) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: SwarmLabOptions): Promise<SwarmLab> {
     const count = options.nodes ?? 3;
     const managers = Math.min(options.managers ?? 1, count);
-    await requirePrerequisites();
     const id = randomBytes(2).toString('hex');
     const dir = join(tmpdir(), `${LAB_DIR_PREFIX}${id}`);
     await mkdir(dir);
@@ -286,6 +298,30 @@ export class SwarmLab {
     await unmountAllUnder(this.stateOf(node).dir);
     await startDaemon(this.stateOf(node), timeoutMs);
     await this.waitForNodeState(node, 'ready', timeoutMs);
+  }
+
+  /** The tasks of a service (id or name), newest first, with the lab node each one is on. */
+  async tasksOf(service: string): Promise<(LabTask & { node?: SwarmLabNode })[]> {
+    const tasks = await tasksOf(this.manager.docker, service);
+    return tasks.map((t) => ({ ...t, node: this.nodes.find((n) => n.id === t.nodeId) }));
+  }
+
+  /** The node where the service's task is running (undefined while none is). */
+  async runningNode(service: string): Promise<SwarmLabNode | undefined> {
+    const running = (await this.tasksOf(service)).find(
+      (t) => t.state === 'running' && t.desiredState === 'running',
+    );
+    return running?.node;
+  }
+
+  /** Runs a throwaway container on a node to completion: its exit code and output. */
+  runOnce(
+    node: SwarmLabNode,
+    image: string,
+    command: string[],
+    options: { network?: string; env?: string[]; binds?: string[]; timeoutMs?: number } = {},
+  ): Promise<{ exitCode: number; output: string }> {
+    return runOnce(node.docker, image, command, options);
   }
 
   /** Whether this kernel can carry an encrypted overlay (IPsec ESP, AES-GCM), and if not, its refusal. */
