@@ -61,6 +61,21 @@ async function waitUntilGone(pids: () => number[], timeoutMs: number): Promise<b
   return true;
 }
 
+function cgroupProcesses(containerId: string): number[] {
+  for (const controller of ['pids', 'memory', 'unified', '']) {
+    try {
+      const procs = readFileSync(
+        join('/sys/fs/cgroup', controller, 'docker', containerId, 'cgroup.procs'),
+        'utf8',
+      );
+      return procs.split('\n').filter(Boolean).map(Number);
+    } catch {
+      /* not this hierarchy */
+    }
+  }
+  return [];
+}
+
 /** Removes the (empty) cgroups Docker made for containers whose processes were killed under it. */
 function removeContainerCgroups(containerIds: string[]): void {
   const root = '/sys/fs/cgroup';
@@ -82,8 +97,10 @@ function removeContainerCgroups(containerIds: string[]): void {
  * processes (all found by the node's directory in their command line, or as their descendants).
  */
 export async function killNodeProcesses(node: LabNodeState): Promise<void> {
-  const pids = processesMentioning(`${node.dir}/`);
-  const containers = shimContainerIds(pids);
+  const found = processesMentioning(`${node.dir}/`);
+  const containers = shimContainerIds(found);
+  // Also whatever sits in the containers' cgroups (a process that left its parent's tree).
+  const pids = [...new Set([...found, ...containers.flatMap(cgroupProcesses)])];
   signal(pids, 'SIGKILL');
   await waitUntilGone(() => pids, 10_000);
   removeContainerCgroups(containers);
