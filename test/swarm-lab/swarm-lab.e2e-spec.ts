@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SwarmLab, type SwarmLabNode, waitFor } from '@app/testing';
@@ -314,5 +315,42 @@ describe('swarm lab: three dockerd nodes in one swarm', () => {
     await lab.stop();
     expect(await lab.leftovers()).toEqual([]);
     await lab.stop();
+  });
+
+  it('SwarmLab.cleanupStale() removes a lab whose test process died (SIGKILL) without touching live labs', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        '-r',
+        'tsconfig-paths/register',
+        join(__dirname, 'support/start-lab-and-wait.ts'),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const orphan = await waitFor(
+      'the child process to start its lab',
+      async () => /lab (\w+)/.exec(out)?.[1],
+      90_000,
+      200,
+    );
+    const live = await SwarmLab.start({ nodes: 1, postgres: false });
+    try {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      expect((await SwarmLab.allTraces()).filter((t) => t.includes(orphan)).length).toBeGreaterThan(0);
+
+      expect(await SwarmLab.cleanupStale()).toContain(orphan);
+      expect((await SwarmLab.allTraces()).filter((t) => t.includes(orphan))).toEqual([]);
+      expect(await live.leftovers()).not.toEqual([]);
+      expect((await live.node(1).docker.info()).Swarm.LocalNodeState).toBe('active');
+    } finally {
+      child.kill('SIGKILL');
+      await live.stop();
+    }
+    expect(await live.leftovers()).toEqual([]);
   });
 });

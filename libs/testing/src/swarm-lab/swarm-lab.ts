@@ -50,6 +50,8 @@ export interface SwarmLabNode {
   address: string;
   /** dockerd socket: `new Docker({ socketPath })`, or `docker -H unix://<socketPath>`. */
   socketPath: string;
+  /** The same as a DOCKER_HOST value (unix://<socketPath>), e.g. for the worker's env. */
+  dockerHost: string;
   /** Swarm node id (for `node.id==` constraints). */
   id: string;
   role: 'manager' | 'worker';
@@ -204,6 +206,7 @@ export class SwarmLab {
         name: node.name,
         address: node.address,
         socketPath: node.socketPath,
+        dockerHost: `unix://${node.socketPath}`,
         id: info.Swarm.NodeID,
         role: node.index <= managers ? 'manager' : 'worker',
         netns: node.netns,
