@@ -231,6 +231,37 @@ describe('swarm lab: three dockerd nodes in one swarm', () => {
     }
   });
 
+  it('runs a ReplicatedJob to completion on the node it is constrained to; its logs come back through the manager', async () => {
+    const token = `job-${randomBytes(4).toString('hex')}`;
+    const job = await lab.manager.docker.createService({
+      Name: `job-${suffix}`,
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: IMAGE,
+          Command: ['sh', '-c', `echo "${token} on $NODE"`],
+          Env: ['NODE={{.Node.Hostname}}'],
+        },
+        Placement: { Constraints: [`node.id==${lab.node(3).id}`] },
+        RestartPolicy: { Condition: 'none' },
+      },
+      Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } },
+    });
+    services.push(job.id);
+    const done = await waitFor(
+      'the job to complete',
+      async () => (await lab.tasksOf(job.id)).find((t) => t.state === 'complete'),
+      60_000,
+    );
+    expect(done.node?.id).toBe(lab.node(3).id);
+    const logs = await waitFor('the job logs', async () => {
+      // Without follow, dockerode hands back the whole (multiplexed) log as one Buffer.
+      const raw: unknown = await lab.manager.docker.getService(job.id).logs({ stdout: true, stderr: true });
+      const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : '';
+      return text.includes(token) ? text : undefined;
+    });
+    expect(logs).toContain(`${token} on ${lab.node(3).name}`);
+  });
+
   it('moves a shared-path task off a drained node; the data on the shared path follows it', async () => {
     const dir = await sharedDirFor('drain');
     const service = await createService('shared', 'echo "$NODE" >> /data/starts; sleep 3600', {
