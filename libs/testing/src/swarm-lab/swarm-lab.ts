@@ -171,7 +171,13 @@ export class SwarmLab {
   private async loadImages(images: string[], hostSocket: string): Promise<void> {
     if (images.length === 0) return;
     const tar = join(this.state.dir, 'images.tar');
-    await run('docker', ['-H', `unix://${hostSocket}`, 'save', '-o', tar, ...images]);
+    // Other tests restart the host engine for a few seconds now and then: give it half a minute.
+    await waitFor(
+      `docker save ${images.join(' ')} from ${hostSocket}`,
+      () => run('docker', ['-H', `unix://${hostSocket}`, 'save', '-o', tar, ...images]).then(() => true),
+      30_000,
+      1_000,
+    );
     await Promise.all(
       this.state.nodes.map((node) => run('docker', ['-H', `unix://${node.socketPath}`, 'load', '-i', tar])),
     );
