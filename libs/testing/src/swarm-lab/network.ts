@@ -7,7 +7,8 @@ function toInt(address: string): number {
   return address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0) >>> 0;
 }
 
-function overlaps(a: string, b: string): boolean {
+/** Whether two IPv4 prefixes (a.b.c.d/n) share any address. */
+export function overlaps(a: string, b: string): boolean {
   const [aBase = '0.0.0.0', aBits = '32'] = a.split('/');
   const [bBase = '0.0.0.0', bBits = '32'] = b.split('/');
   const bits = Math.min(Number(aBits), Number(bBits));
