@@ -94,3 +94,11 @@ if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]] && ! { command -v promtool >/dev/null &
   [[ ${status:-0} == 0 ]] || exit "$status"
 fi
 
+# --- test tools: iproute2, nsenter/unshare and iptables for the three-node swarm lab (test/swarm-lab) ---
+if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]]; then
+  lab_packages=()
+  command -v ip >/dev/null || lab_packages+=(iproute2)
+  { command -v nsenter >/dev/null && command -v unshare >/dev/null; } || lab_packages+=(util-linux)
+  command -v iptables >/dev/null || lab_packages+=(iptables)
+  if [[ ${#lab_packages[@]} -gt 0 ]]; then apt_install --no-install-recommends "${lab_packages[@]}"; fi
+fi
