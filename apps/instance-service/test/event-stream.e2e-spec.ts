@@ -234,5 +234,12 @@ describe('instance-service: GET /api/v1/events/stream (Server-Sent Events of dom
     );
     const after = await stack.instances.request({ method: 'GET', url: '/metrics' });
     expect(after.body).toMatch(/^event_stream_connections(\{[^}]*\})? 0$/m);
+    // A stream's duration is not request latency: it stays out of the latency histogram (and its p99 alert).
+    expect(after.body).not.toMatch(
+      /http_request_duration_seconds_count\{[^}]*events\/stream[^}]*status_code="200"/,
+    );
+    expect(after.body).toMatch(
+      /http_request_duration_seconds_count\{[^}]*events\/stream[^}]*status_code="401"/,
+    );
   });
 });
