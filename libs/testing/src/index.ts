@@ -13,3 +13,4 @@ export * from './wait-for';
 export * from './prometheus-config';
 export * from './openapi-response-validator';
 export * from './swarm-lab';
+export * from './sse-reader';
