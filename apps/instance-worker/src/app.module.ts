@@ -8,6 +8,9 @@ import { dataSourceSpec } from './database/data-source';
 import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
 import { DockerHealthCheck } from './health/docker.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
+import { BackupScheduler } from './backups/backup-scheduler';
+import { BackupVerifier } from './backups/backup-verifier';
+import { TerminationSafety } from './backups/termination-safety';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
 import { InstanceLocks } from './lifecycle/instance-locks';
@@ -38,6 +41,9 @@ class DockerEngineModule {}
     TenantNetworks,
     InstanceRuntime,
     SparePool,
+    BackupVerifier,
+    BackupScheduler,
+    TerminationSafety,
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,

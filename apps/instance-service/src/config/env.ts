@@ -27,6 +27,8 @@ export const envSchema = z.object({
   BILLING_SERVICE_URL: httpUrl('http://127.0.0.1:8004'),
   /** none: instances are entitled at once (self-hosting); killbill: billing-service entitles them. */
   BILLING_PROVIDER: z.enum(['killbill', 'none']).default('none'),
+  /** Manual backups a customer may ask for per instance and UTC day (429 BACKUP_DAILY_LIMIT beyond). */
+  MANUAL_BACKUPS_PER_DAY: z.coerce.number().int().min(1).default(5),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -155,7 +155,11 @@ export class InstancesController {
   @ApiAcceptedResponse({ type: ActionAcceptedDto })
   @ApiErrors(JSON_BODY_ERRORS, ROLE_FORBIDDEN, INSTANCE_NOT_FOUND, {
     404: ['BACKUP_NOT_FOUND'],
+    429: ['BACKUP_DAILY_LIMIT'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
     409: [
+      'INSTANCE_PURGED',
+      'QUOTA_EXCEEDED',
       'ACTION_NOT_ALLOWED',
       'OPERATION_PENDING',
       'INSTANCE_CHANGED',

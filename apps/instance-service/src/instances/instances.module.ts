@@ -16,6 +16,7 @@ import { InstancesController } from './instances.controller';
 import { InstanceCreationService } from './instance-creation.service';
 import { InstanceUpdatesService } from './instance-updates.service';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
+import { ManualBackupLimit } from './manual-backup-limit';
 
 /** The instance API: public routes under /api/v1/instances and the service-to-service routes under /internal. */
 @Module({
@@ -29,6 +30,7 @@ import { LifecycleDispatcher } from './lifecycle-dispatcher';
     AbandonedInstancesRepository,
     AdminPasswordIssuer,
     LifecycleDispatcher,
+    ManualBackupLimit,
     TenantServiceClient,
     TenantAccessPolicy,
     QuotaSlots,

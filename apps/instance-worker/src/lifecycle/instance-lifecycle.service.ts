@@ -17,6 +17,7 @@ import {
   PermanentJobError,
   type LifecycleJobContext,
 } from '@app/queue';
+import { TerminationSafety } from '../backups/termination-safety';
 import type { Config } from '../config/env';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceLocks } from './instance-locks';
@@ -72,6 +73,7 @@ export class InstanceLifecycleService {
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
     private readonly spares: SparePool,
+    private readonly reactivation: TerminationSafety,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -84,8 +86,10 @@ export class InstanceLifecycleService {
       if (!row) return 'skipped';
       const intent = this.intentGeneration(row);
       if (ctx.data.generation <= row.appliedGeneration) return 'superseded';
-      if (row.status === 'terminated') return 'skipped';
+      if (row.status === 'terminated' && (row.desiredState === 'terminated' || row.purgedAt))
+        return 'skipped';
       try {
+        if (row.status === 'terminated') await this.reactivation.reopen(row, ctx);
         return await this.convergeRow(row, ctx, intent);
       } catch (error) {
         return this.onFailure(row.id, ctx, error, async (failure) => {
@@ -177,7 +181,9 @@ export class InstanceLifecycleService {
   purge(ctx: LifecycleJobContext): Promise<JobOutcome> {
     return this.locked(ctx, async () => {
       const row = await this.instances.findById(ctx.data.instance_id);
-      if (!row || row.purgedAt || row.status !== 'terminated') return 'skipped';
+      // A reactivated instance (desired state no longer terminated) is not purged.
+      if (!row || row.purgedAt || row.status !== 'terminated' || row.desiredState !== 'terminated')
+        return 'skipped';
       const wait = (row.purgeAfter?.getTime() ?? 0) - Date.now();
       if (wait > 0) throw new JobDeferral(wait, `purge due at ${row.purgeAfter?.toISOString()}`);
       try {
@@ -379,16 +385,17 @@ export class InstanceLifecycleService {
         patch: { statusReason: 'terminating' },
       });
     }
-    const observed = await this.runtime.observe(row);
-    if (observed.state === 'running') await this.runtime.stop(observed.id);
     // The password is stored before anything is created: without it nothing exists to purge.
     const nothingCreated = row.dbPasswordEnc === null;
+    const finalBackup = nothingCreated ? null : await this.reactivation.finalBackup(row, ctx);
+    const observed = await this.runtime.observe(row);
+    if (observed.state === 'running') await this.runtime.stop(observed.id);
     const now = new Date();
     const retentionMs = this.config.INSTANCE_PURGE_AFTER_SECONDS * 1000;
     await this.move(row, 'terminated', ctx, {
       reason: nothingCreated
         ? 'terminated (nothing had been provisioned)'
-        : `terminated: container stopped, data kept until ${new Date(now.getTime() + retentionMs).toISOString()}`,
+        : `terminated: container stopped, data kept until ${new Date(now.getTime() + retentionMs).toISOString()}; ${finalBackup}`,
       patch: {
         terminatedAt: now,
         stoppedAt: now,
@@ -449,7 +456,7 @@ export class InstanceLifecycleService {
       });
     }
     const backup = await this.backups.create(row, observed.id, {
-      kind: 'manual',
+      kind: operation.params.kind ?? 'manual',
       jobId: ctx.id,
       requestedBy: operation.requested_by,
     });

@@ -6,6 +6,7 @@ import { LifecycleQueue, parseLifecycleJobId } from '@app/queue';
 import type { Config } from '../config/env';
 import { DockerRuntime, type ContainerEvent } from '../docker/docker-runtime';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
+import { BackupScheduler } from '../backups/backup-scheduler';
 import { InstanceLocks } from './instance-locks';
 import { memoryBytes, nanoCpus } from './instance-naming';
 import { InstanceRuntime } from './instance-runtime';
@@ -46,6 +47,7 @@ export class InstanceReconciler {
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
     private readonly networks: TenantNetworks,
+    private readonly backupSchedule: BackupScheduler,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -77,6 +79,7 @@ export class InstanceReconciler {
         await this.requeueLostWork(row);
         await this.enqueueDuePurge(row);
         await this.followContainer(row, ACTOR_SWEEP, 'periodic sweep');
+        await this.backupSchedule.enqueueIfDue(row);
       } catch (error) {
         this.logger.warn(`reconcile ${row.id}: ${error instanceof Error ? error.message : String(error)}`);
       }

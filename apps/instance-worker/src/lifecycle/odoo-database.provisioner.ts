@@ -204,6 +204,14 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
     await this.ensure(database, role, password);
   }
 
+  /** Drops one database (sessions ended) owned by `role`, keeping the role (a scratch or replaced copy). */
+  async dropDatabase(database: string, role: string): Promise<void> {
+    const state = await this.state(database, role);
+    if (!state.databaseExists) return;
+    this.assertOwnedBy(database, state.owner, role);
+    await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
+  }
+
   /** A connection to the instance's own database as the instance's own role. */
   async withInstanceConnection<T>(
     database: string,

@@ -41,7 +41,9 @@ export function workerEnv(runId: string, overrides: Record<string, string> = {})
     PROVISION_HEALTH_TIMEOUT_MS: '8000',
     INSTANCE_PURGE_AFTER_SECONDS: '0',
     BACKUP_DIR: join(tmpdir(), `saasodoo-backups-${runId}`),
-    BACKUP_RETENTION_COUNT: '2',
+    MANUAL_BACKUPS_KEEP: '2',
+    // Tests that want scheduled backups turn them on; others must not get one in the middle of a run.
+    BACKUP_SCHEDULE: 'off',
     QUEUE_LOCK_DURATION_MS: '3000',
     QUEUE_STALLED_INTERVAL_MS: '1500',
     ODOO_STOP_TIMEOUT_SECONDS: '2',
