@@ -10,6 +10,7 @@ import { DockerHealthCheck } from './health/docker.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
 import { BackupScheduler } from './backups/backup-scheduler';
 import { BackupVerifier } from './backups/backup-verifier';
+import { SafeRestore } from './backups/safe-restore';
 import { TerminationSafety } from './backups/termination-safety';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
@@ -44,6 +45,7 @@ class DockerEngineModule {}
     BackupVerifier,
     BackupScheduler,
     TerminationSafety,
+    SafeRestore,
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,

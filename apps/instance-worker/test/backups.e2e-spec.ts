@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BackupKind, BackupStatus } from '@app/contracts';
@@ -8,7 +8,7 @@ import { adminQuery } from '@app/testing';
 import { DEFAULT_BACKUP_RETENTION } from '@app/tenancy';
 import { expiredBackups } from '../src/backups/backup-retention';
 import { InstanceBackupsService } from '../src/lifecycle/instance-backups.service';
-import { LifecycleTestKit, waitFor } from './support/worker-harness';
+import { execIn, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
  * Backups of issue #15 against the real Docker engine, Postgres and Redis with the stand-in Odoo image: kinds,
@@ -269,4 +269,118 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
     await expect(kit.act(row.id, 'reactivate')).rejects.toMatchObject({ code: 'INSTANCE_PURGED' });
     expect(await kit.get(row.id)).toMatchObject({ status: 'terminated', desiredState: 'terminated' });
   }, 90_000);
+
+  describe('restore into a new database and volume, then switch', () => {
+    async function notes(row: InstanceEntity): Promise<string[]> {
+      const db = await kit.instanceDb(row);
+      try {
+        return (await db.query<{ body: string }>(`SELECT body FROM notes ORDER BY id`)).rows.map(
+          (r) => r.body,
+        );
+      } finally {
+        await db.end();
+      }
+    }
+
+    async function setNote(row: InstanceEntity, body: string): Promise<void> {
+      const db = await kit.instanceDb(row);
+      try {
+        await db.query(`UPDATE notes SET body = $1`, [body]);
+      } finally {
+        await db.end();
+      }
+    }
+
+    /** Databases and volumes a restore of this instance may have left behind. */
+    async function leftovers(row: InstanceEntity): Promise<{ databases: string[]; volumes: string[] }> {
+      const short = row.id.replace(/-/g, '').slice(0, 16);
+      const dbs = await adminQuery<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE 'rst\\_${short}%' OR datname LIKE 'old\\_${short}%'`,
+      );
+      return { databases: dbs.map((d) => d.datname), volumes: await kit.volumesOf(row.id) };
+    }
+
+    async function prepared(): Promise<{ row: InstanceEntity; backupId: string }> {
+      const backupRows = kit.app.app.get(InstanceBackupsRepository);
+      const created = await kit.create();
+      let row = await kit.waitForStatus(created.id, 'running');
+      await seedOdooSchema(kit, row);
+      const db = await kit.instanceDb(row);
+      try {
+        await db.query(`CREATE TABLE notes (id int PRIMARY KEY, body text)`);
+        await db.query(`INSERT INTO notes VALUES (1, 'before')`);
+      } finally {
+        await db.end();
+      }
+      await execIn(row.containerId ?? '', ['sh', '-c', 'echo original > /var/lib/odoo/filestore/marker.txt']);
+      await kit.act(row.id, 'backup');
+      row = await kit.waitForOperation(row.id, 'running', 60_000);
+      const [backup] = await backupRows.listForInstance(row.id);
+      expect(backup).toMatchObject({ kind: 'manual', status: 'completed' });
+      await setNote(row, 'after');
+      await execIn(row.containerId ?? '', ['sh', '-c', 'echo changed > /var/lib/odoo/filestore/marker.txt']);
+      await kit.act(row.id, 'stop');
+      row = await kit.waitForStatus(row.id, 'stopped');
+      return { row, backupId: backup?.id ?? '' };
+    }
+
+    it('takes a pre_restore backup, restores into a new database and volume, switches, and drops the old ones', async () => {
+      const backupRows = kit.app.app.get(InstanceBackupsRepository);
+      let { row, backupId } = await prepared();
+      const oldVolume = kit.names(row).volume;
+
+      await kit.act(row.id, 'restore', { backup_id: backupId });
+      row = await kit.waitForOperation(row.id, 'stopped', 90_000);
+      expect(row.lastError).toBeNull();
+      const generation = (await kit.instances.listEvents(row.id)).find(
+        (e) => e.action === 'restore',
+      )?.generation;
+      expect(row.volumeName).toBe(`odoo_data_${row.id}_r${generation}`);
+      expect(await notes(row)).toEqual(['before']);
+
+      // The safety copy holds what was there before the restore.
+      const preRestore = (await backupRows.listForInstance(row.id)).find((b) => b.kind === 'pre_restore');
+      expect(preRestore).toMatchObject({ status: 'completed', verification: 'passed' });
+      const events = await kit.instances.listEvents(row.id);
+      expect(events.find((e) => e.reason?.startsWith(`backup ${backupId} restored`))?.reason).toContain(
+        `pre_restore backup ${preRestore?.id} taken first`,
+      );
+      // Old database (renamed, then dropped) and old volume are gone; only the new volume is left.
+      expect(await leftovers(row)).toEqual({ databases: [], volumes: [row.volumeName] });
+      expect(await kit.volumesOf(row.id)).not.toContain(oldVolume);
+
+      await kit.act(row.id, 'start');
+      row = await kit.waitForStatus(row.id, 'running', 60_000);
+      const marker = await execIn(row.containerId ?? '', ['cat', '/var/lib/odoo/filestore/marker.txt']);
+      expect(marker.output).toContain('original');
+      expect(await kit.hostPortHealth(row)).toBe(200);
+    }, 180_000);
+
+    it('rolls back a restore that fails (dump that does not restore): data, volume and status as before, nothing left', async () => {
+      const backupRows = kit.app.app.get(InstanceBackupsRepository);
+      let { row, backupId } = await prepared();
+      const volumeBefore = kit.names(row).volume;
+      // A dump whose checksum matches (recorded again) but that pg_restore rejects.
+      const backup = await backupRows.findForInstance(row.id, backupId);
+      const broken = Buffer.from('PGDMP this is not a custom-format dump');
+      writeFileSync(backup?.dbDumpPath ?? '', broken);
+      await kit.dataSource.query(
+        `UPDATE instance_backups SET db_dump_sha256 = $2, db_dump_size = $3 WHERE id = $1`,
+        [backupId, createHash('sha256').update(broken).digest('hex'), broken.length],
+      );
+
+      await kit.act(row.id, 'restore', { backup_id: backupId });
+      row = await kit.waitForOperation(row.id, 'stopped', 90_000);
+      expect(row.status).toBe('stopped');
+      expect(row.lastError).toMatch(/restore of backup .* failed: pg_restore .*; rolled back/);
+      expect(row.volumeName).toBe(volumeBefore);
+      expect(await notes(row)).toEqual(['after']);
+      expect(await leftovers(row)).toEqual({ databases: [], volumes: [volumeBefore] });
+
+      await kit.act(row.id, 'start');
+      row = await kit.waitForStatus(row.id, 'running', 60_000);
+      const marker = await execIn(row.containerId ?? '', ['cat', '/var/lib/odoo/filestore/marker.txt']);
+      expect(marker.output).toContain('changed');
+    }, 180_000);
+  });
 });

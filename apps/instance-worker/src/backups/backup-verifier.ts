@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { spawn } from 'node:child_process';
 import { Counter, type Metric } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import {
@@ -12,6 +11,7 @@ import { MetricsRegistry } from '@app/metrics';
 import type { Config } from '../config/env';
 import { InstanceRuntime } from '../lifecycle/instance-runtime';
 import { OdooDatabaseProvisioner } from '../lifecycle/odoo-database.provisioner';
+import { pgRestoreInto } from './pg-restore';
 
 /** Scratch databases of test restores: `bkverify_<backup id without dashes>`, owned by the instance's role. */
 export function scratchDatabaseName(backupId: string): string {
@@ -118,37 +118,17 @@ export class BackupVerifier {
     }
   }
 
-  private async pgRestore(role: string, password: string, database: string, dump: string): Promise<void> {
-    const child = spawn(
-      this.config.PG_RESTORE_BIN,
-      [
-        `--host=${this.config.ODOO_DB_HOST}`,
-        `--port=${this.config.ODOO_DB_PORT}`,
-        `--username=${role}`,
-        '--no-password',
-        '--no-owner',
-        '--no-privileges',
-        '--exit-on-error',
-        '--single-transaction',
-        `--dbname=${database}`,
-        dump,
-      ],
+  private pgRestore(role: string, password: string, database: string, dump: string): Promise<void> {
+    return pgRestoreInto(
       {
-        env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        bin: this.config.PG_RESTORE_BIN,
+        host: this.config.ODOO_DB_HOST,
+        port: this.config.ODOO_DB_PORT,
+        role,
+        password,
+        database,
       },
+      dump,
     );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stderr.length < 2000) stderr += chunk;
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code) =>
-        code === 0
-          ? resolve()
-          : reject(new Error(`pg_restore into ${database} failed (exit ${code}): ${stderr.trim()}`)),
-      );
-    });
   }
 }

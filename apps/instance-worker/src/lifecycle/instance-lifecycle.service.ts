@@ -17,6 +17,7 @@ import {
   PermanentJobError,
   type LifecycleJobContext,
 } from '@app/queue';
+import { RestoreRolledBackError, SafeRestore } from '../backups/safe-restore';
 import { TerminationSafety } from '../backups/termination-safety';
 import type { Config } from '../config/env';
 import { InstanceBackupsService } from './instance-backups.service';
@@ -74,6 +75,7 @@ export class InstanceLifecycleService {
     private readonly metrics: LifecycleMetrics,
     private readonly spares: SparePool,
     private readonly reactivation: TerminationSafety,
+    private readonly safeRestore: SafeRestore,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -145,7 +147,7 @@ export class InstanceLifecycleService {
         return this.onFailure(row.id, ctx, error, async (failure) => {
           const current = await this.instances.findById(row.id);
           if (!current || current.status === 'terminated') return;
-          if (error instanceof UpgradeRolledBackError) return;
+          if (error instanceof UpgradeRolledBackError || error instanceof RestoreRolledBackError) return;
           if (current.status === startStatus && startStatus !== own) {
             // Failed before anything was changed (e.g. a backup whose checksum no longer matches).
             await this.move(current, current.status, ctx, {
@@ -486,10 +488,34 @@ export class InstanceLifecycleService {
       });
     }
     const image = backup.image ?? this.runtime.imageFor(backup.odooVersion);
-    await this.restoreFromBackup(row, backup.id, backup.odooVersion, image);
-    const urls = row.desiredState === 'running' ? await this.startExisting(row) : null;
+    const [oldImage, oldVersion] = [this.runtime.currentImage(row), row.odooVersion];
+    let urls: Awaited<ReturnType<InstanceLifecycleService['startExisting']>> | null;
+    let safety: { id: string } | null;
+    try {
+      safety = await this.safeRestore.safetyCopy(row, ctx);
+      const plan = await this.safeRestore.restoreAndSwitch(row, backup, operation.generation, image);
+      try {
+        urls = row.desiredState === 'running' ? await this.startExisting(row) : null;
+      } catch (error) {
+        if (error instanceof JobDeferral) throw error;
+        await this.safeRestore.revert(row, plan, oldImage, oldVersion);
+        throw new RestoreRolledBackError(
+          `backup ${backup.id} restored but the instance did not start on it (${message(error)}); the data before the restore is back`,
+        );
+      }
+      await this.safeRestore.dropReplaced(row, plan);
+    } catch (error) {
+      if (!(error instanceof RestoreRolledBackError)) throw error;
+      const back = row.desiredState === 'running' ? await this.startExisting(row) : null;
+      await this.move(row, back ? 'running' : this.stableStatus(row, await this.runtime.observe(row)), ctx, {
+        reason: error.message,
+        patch: { ...(back ?? {}), lastError: error.message, statusReason: 'restore rolled back' },
+        completesOperation: true,
+      });
+      throw error;
+    }
     await this.move(row, urls ? 'running' : this.stableStatus(row, await this.runtime.observe(row)), ctx, {
-      reason: `backup ${backup.id} restored`,
+      reason: `backup ${backup.id} restored${safety ? ` (pre_restore backup ${safety.id} taken first)` : ''}`,
       patch: {
         ...(urls ?? {}),
         ...(urls ? { startedAt: new Date() } : {}),

@@ -212,6 +212,47 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
     await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
   }
 
+  /**
+   * Puts `replacement` in the place of `database` (restore): in one transaction `database` is renamed to
+   * `keepAs` and `replacement` to `database`, after their sessions were ended. When `keepAs` exists already
+   * (a previous attempt swapped, then died before recording it) the current `database` is that attempt's
+   * copy and is dropped instead. All three must be owned by `role`.
+   */
+  async swapIn(database: string, replacement: string, keepAs: string, role: string): Promise<void> {
+    const current = await this.state(database, role);
+    const kept = await this.state(keepAs, role);
+    const incoming = await this.state(replacement, role);
+    if (!incoming.databaseExists) throw new Error(`database ${replacement} to swap in does not exist`);
+    this.assertOwnedBy(replacement, incoming.owner, role);
+    if (current.databaseExists) this.assertOwnedBy(database, current.owner, role);
+    if (kept.databaseExists) this.assertOwnedBy(keepAs, kept.owner, role);
+    if (current.databaseExists && kept.databaseExists) {
+      await this.pool.query(`DROP DATABASE ${escapeIdentifier(database)} WITH (FORCE)`);
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()`,
+        [[database, replacement]],
+      );
+      await client.query('BEGIN');
+      if (current.databaseExists && !kept.databaseExists) {
+        await client.query(
+          `ALTER DATABASE ${escapeIdentifier(database)} RENAME TO ${escapeIdentifier(keepAs)}`,
+        );
+      }
+      await client.query(
+        `ALTER DATABASE ${escapeIdentifier(replacement)} RENAME TO ${escapeIdentifier(database)}`,
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   /** A connection to the instance's own database as the instance's own role. */
   async withInstanceConnection<T>(
     database: string,
