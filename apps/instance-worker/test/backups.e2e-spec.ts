@@ -326,7 +326,9 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
 
     it('takes a pre_restore backup, restores into a new database and volume, switches, and drops the old ones', async () => {
       const backupRows = kit.app.app.get(InstanceBackupsRepository);
-      let { row, backupId } = await prepared();
+      const prep = await prepared();
+      const backupId = prep.backupId;
+      let row = prep.row;
       const oldVolume = kit.names(row).volume;
 
       await kit.act(row.id, 'restore', { backup_id: backupId });
@@ -358,7 +360,9 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
 
     it('rolls back a restore that fails (dump that does not restore): data, volume and status as before, nothing left', async () => {
       const backupRows = kit.app.app.get(InstanceBackupsRepository);
-      let { row, backupId } = await prepared();
+      const prep = await prepared();
+      const backupId = prep.backupId;
+      let row = prep.row;
       const volumeBefore = kit.names(row).volume;
       // A dump whose checksum matches (recorded again) but that pg_restore rejects.
       const backup = await backupRows.findForInstance(row.id, backupId);
