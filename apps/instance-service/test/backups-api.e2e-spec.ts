@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { backupDownloadSecret, checkBackupDownload } from '@app/instance-data';
 import { TestCustomer } from '@app/testing';
 import { AppModule as TenantModule } from '../../tenant-service/src/app.module';
 import { AppModule as UserModule } from '../../user-service/src/app.module';
@@ -30,7 +31,13 @@ describe('instance-service: backups API and reversible termination', () => {
   beforeAll(async () => {
     stack = await startStack(
       { user: UserModule, tenant: TenantModule },
-      { instanceEnv: { MANUAL_BACKUPS_PER_DAY: '5' } },
+      {
+        instanceEnv: {
+          MANUAL_BACKUPS_PER_DAY: '5',
+          BACKUP_DOWNLOAD_URL: 'http://127.0.0.1:18005',
+          BACKUP_DOWNLOAD_TTL_SECONDS: '60',
+        },
+      },
     );
   });
   beforeEach(async () => {
@@ -207,5 +214,53 @@ describe('instance-service: backups API and reversible termination', () => {
     expect(refused.json()).toMatchObject({ code: 'INSTANCE_PURGED' });
     // The reservation made for the reactivation was released: a new instance fits the 1-slot plan.
     await fresh(undefined, small.id);
+  });
+
+  it('hands out a short-lived signed download link for a completed backup only', async () => {
+    const instance = await fresh('running');
+    const done = await insertBackup(instance.id, {
+      kind: 'manual',
+      status: 'completed',
+      createdAt: new Date(Date.now() - 1000),
+    });
+    const running = await insertBackup(instance.id, {
+      kind: 'manual',
+      status: 'running',
+      createdAt: new Date(),
+    });
+    const get = (backupId: string) =>
+      stack.instances.request({
+        method: 'GET',
+        url: `/api/v1/instances/${instance.id}/backups/${backupId}/download`,
+        headers: bearer(owner),
+      });
+
+    const res = await get(done);
+    expectStatus(res, 200);
+    const body = res.json<{ backup_id: string; url: string; expires_at: string }>();
+    expect(body.backup_id).toBe(done);
+    const url = new URL(body.url);
+    expect(`${url.origin}${url.pathname}`).toBe(`http://127.0.0.1:18005/backups/${done}/download`);
+    const expires = Number(url.searchParams.get('expires'));
+    expect(new Date(expires * 1000).toISOString()).toBe(body.expires_at);
+    expect(expires * 1000 - Date.now()).toBeGreaterThan(50_000);
+    expect(expires * 1000 - Date.now()).toBeLessThanOrEqual(60_000);
+    const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
+    expect(checkBackupDownload(secret, done, expires, url.searchParams.get('signature') ?? '')).toBe('valid');
+    // Bound to this backup: the same signature does not open another one.
+    expect(checkBackupDownload(secret, running, expires, url.searchParams.get('signature') ?? '')).toBe(
+      'invalid',
+    );
+
+    expect((await get(running)).json()).toMatchObject({ statusCode: 409, code: 'BACKUP_NOT_COMPLETED' });
+    expect((await get(randomUUID())).json()).toMatchObject({ statusCode: 404, code: 'BACKUP_NOT_FOUND' });
+    expect((await get('not-a-uuid')).json()).toMatchObject({ statusCode: 404, code: 'BACKUP_NOT_FOUND' });
+    const stranger = await newCustomer(stack);
+    const foreign = await stack.instances.request({
+      method: 'GET',
+      url: `/api/v1/instances/${instance.id}/backups/${done}/download`,
+      headers: bearer(stranger),
+    });
+    expect(foreign.statusCode).toBe(404);
   });
 });

@@ -8,6 +8,7 @@ import { dataSourceSpec } from './database/data-source';
 import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
 import { DockerHealthCheck } from './health/docker.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
+import { BackupDownloadController } from './backups/backup-download.controller';
 import { BackupScheduler } from './backups/backup-scheduler';
 import { BackupVerifier } from './backups/backup-verifier';
 import { SafeRestore } from './backups/safe-restore';
@@ -34,6 +35,7 @@ import { TenantNetworks } from './lifecycle/tenant-networks';
 class DockerEngineModule {}
 
 @Module({
+  controllers: [BackupDownloadController],
   providers: [
     LifecycleMetrics,
     InstanceLocks,

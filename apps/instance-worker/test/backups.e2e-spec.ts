@@ -1,10 +1,17 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { BackupKind, BackupStatus } from '@app/contracts';
-import { InstanceBackupsRepository, type InstanceEntity } from '@app/instance-data';
+import {
+  backupDownloadSecret,
+  InstanceBackupsRepository,
+  signBackupDownload,
+  type InstanceEntity,
+} from '@app/instance-data';
 import { MetricsRegistry } from '@app/metrics';
-import { adminQuery } from '@app/testing';
+import { adminQuery, adminSql } from '@app/testing';
 import { DEFAULT_BACKUP_RETENTION } from '@app/tenancy';
 import { expiredBackups } from '../src/backups/backup-retention';
 import { InstanceBackupsService } from '../src/lifecycle/instance-backups.service';
@@ -386,5 +393,121 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
       const marker = await execIn(row.containerId ?? '', ['cat', '/var/lib/odoo/filestore/marker.txt']);
       expect(marker.output).toContain('changed');
     }, 180_000);
+  });
+
+  describe('download as an Odoo database-manager zip', () => {
+    const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
+
+    /** psql -f as the cluster admin, into a database made for it (what restoring dump.sql means). */
+    function psqlFile(database: string, file: string): void {
+      const args = [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-p',
+        process.env.POSTGRES_PORT ?? '5432',
+        '-d',
+        database,
+        '-f',
+        file,
+      ];
+      if (process.env.POSTGRES_PASSWORD) {
+        execFileSync(
+          'psql',
+          [
+            '-h',
+            process.env.POSTGRES_HOST ?? '127.0.0.1',
+            '-U',
+            process.env.POSTGRES_USER ?? 'postgres',
+            ...args,
+          ],
+          {
+            env: { ...process.env, PGPASSWORD: process.env.POSTGRES_PASSWORD },
+            stdio: 'pipe',
+          },
+        );
+      } else {
+        execFileSync('runuser', ['-u', 'postgres', '--', 'psql', ...args], { stdio: 'pipe' });
+      }
+    }
+
+    it('streams dump.sql, filestore/ and manifest.json behind a signed, short-lived link; dump.sql restores with psql', async () => {
+      const backupRows = kit.app.app.get(InstanceBackupsRepository);
+      const created = await kit.create();
+      let row = await kit.waitForStatus(created.id, 'running');
+      await seedOdooSchema(kit, row);
+      const store = `/var/lib/odoo/filestore/${row.databaseName}`;
+      await execIn(row.containerId ?? '', [
+        'sh',
+        '-c',
+        `mkdir -p ${store}/ab && echo attachment-content > ${store}/ab/abcdef0123 && mkdir -p /var/lib/odoo/sessions && echo s > /var/lib/odoo/sessions/x`,
+      ]);
+      await kit.act(row.id, 'backup');
+      row = await kit.waitForOperation(row.id, 'running', 60_000);
+      const [backup] = await backupRows.listForInstance(row.id);
+      const id = backup?.id ?? '';
+      const expires = Math.floor(Date.now() / 1000) + 60;
+      const url = (exp: number, signature: string) =>
+        `/backups/${id}/download?expires=${exp}&signature=${encodeURIComponent(signature)}`;
+
+      const res = await kit.app.request({
+        method: 'GET',
+        url: url(expires, signBackupDownload(secret, id, expires)),
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/zip');
+      const dir = mkdtempSync(join(tmpdir(), 'bk-zip-'));
+      chmodSync(dir, 0o755);
+      try {
+        const zipPath = join(dir, 'backup.zip');
+        writeFileSync(zipPath, res.rawPayload);
+        const listing = execFileSync('unzip', ['-Z1', zipPath]).toString().trim().split('\n').sort();
+        expect(listing).toEqual(['dump.sql', 'filestore/ab/abcdef0123', 'manifest.json']);
+        execFileSync('unzip', ['-q', zipPath, '-d', dir]);
+        expect(readFileSync(join(dir, 'filestore/ab/abcdef0123'), 'utf8')).toBe('attachment-content\n');
+        expect(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))).toMatchObject({
+          odoo_dump: '1',
+          db_name: row.databaseName,
+          version: '17.0',
+          major_version: '17.0',
+        });
+        chmodSync(join(dir, 'dump.sql'), 0o644);
+        const target = `bkzip_${id.replace(/-/g, '').slice(0, 16)}`;
+        await adminSql(`CREATE DATABASE ${target}`);
+        try {
+          psqlFile(target, join(dir, 'dump.sql'));
+          const users = await adminQuery<{ login: string }>(
+            `SELECT login FROM res_users ORDER BY id`,
+            target,
+          );
+          expect(users.map((u) => u.login)).toEqual(['__system__', 'admin']);
+        } finally {
+          await adminSql(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+
+      const forged = await kit.app.request({
+        method: 'GET',
+        url: url(expires + 3600, signBackupDownload(secret, id, expires)),
+      });
+      expect(forged.statusCode).toBe(403);
+      expect(forged.json()).toMatchObject({ code: 'DOWNLOAD_LINK_INVALID' });
+      const past = Math.floor(Date.now() / 1000) - 1;
+      const expired = await kit.app.request({
+        method: 'GET',
+        url: url(past, signBackupDownload(secret, id, past)),
+      });
+      expect(expired.json()).toMatchObject({ statusCode: 403, code: 'DOWNLOAD_LINK_EXPIRED' });
+      // A file that no longer matches its checksum is refused, never streamed as a good backup.
+      writeFileSync(backup?.filestorePath ?? '', 'damaged');
+      const damaged = await kit.app.request({
+        method: 'GET',
+        url: url(expires, signBackupDownload(secret, id, expires)),
+      });
+      expect(damaged.json()).toMatchObject({ statusCode: 409, code: 'BACKUP_CORRUPT' });
+    }, 120_000);
   });
 });

@@ -35,6 +35,10 @@ export class InstanceBackupsRepository {
     return this.repo.findOne({ where: { id: backupId, instanceId } });
   }
 
+  async findById(backupId: string): Promise<InstanceBackupEntity | null> {
+    return this.repo.findOne({ where: { id: backupId } });
+  }
+
   async findByJob(jobId: string): Promise<InstanceBackupEntity | null> {
     return this.repo.findOne({ where: { jobId } });
   }

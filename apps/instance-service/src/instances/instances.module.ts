@@ -15,6 +15,7 @@ import { InstanceQueriesService } from './instance-queries.service';
 import { InstancesController } from './instances.controller';
 import { InstanceCreationService } from './instance-creation.service';
 import { InstanceUpdatesService } from './instance-updates.service';
+import { BackupDownloadLinks } from './backup-download-links';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
 import { ManualBackupLimit } from './manual-backup-limit';
 
@@ -31,6 +32,7 @@ import { ManualBackupLimit } from './manual-backup-limit';
     AdminPasswordIssuer,
     LifecycleDispatcher,
     ManualBackupLimit,
+    BackupDownloadLinks,
     TenantServiceClient,
     TenantAccessPolicy,
     QuotaSlots,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config';
-import { instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
+import { backupDownloadEnv, instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
 import { mailEnv } from '@app/mail';
 import { queueEnv } from '@app/queue';
 
@@ -42,7 +42,9 @@ const envObject = z.object({
   ...mailEnv.shape,
   ...instanceSecretsEnv.shape,
   ...queueEnv.shape,
-  /** Health and metrics only: the worker has no public API. */
+  /** BACKUP_DOWNLOAD_SECRET: verifies the signed backup download links instance-service hands out. */
+  ...backupDownloadEnv.shape,
+  /** Health, metrics and signed backup downloads (`/backups/{id}/download`, the link is the credential). */
   PORT: port(8005),
   POSTGRES_DB: z.string().min(1).default('instance'),
   DOCKER_HOST: z
