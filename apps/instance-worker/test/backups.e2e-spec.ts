@@ -15,6 +15,8 @@ import { adminQuery, adminSql } from '@app/testing';
 import { DEFAULT_BACKUP_RETENTION } from '@app/tenancy';
 import { expiredBackups } from '../src/backups/backup-retention';
 import { InstanceBackupsService } from '../src/lifecycle/instance-backups.service';
+import { InstanceRuntime } from '../src/lifecycle/instance-runtime';
+import { OdooDatabaseProvisioner } from '../src/lifecycle/odoo-database.provisioner';
 import { execIn, LifecycleTestKit, waitFor } from './support/worker-harness';
 
 /*
@@ -263,6 +265,19 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
     expect(await kit.pgObjects(row)).toEqual({ databases: 1, roles: 1 });
     expect((await backupRows.listForInstance(row.id)).map((b) => b.id)).toContain(final?.id);
   }, 150_000);
+
+  it('a purge also drops what a worker that died mid-verification or mid-restore left under the role', async () => {
+    const provisioner = kit.app.app.get(OdooDatabaseProvisioner);
+    const created = await kit.create();
+    const row = await kit.waitForStatus(created.id, 'running');
+    const names = kit.names(row);
+    const password = kit.secrets.decrypt(row.id, 'db_password', (await kit.get(row.id)).dbPasswordEnc ?? '');
+    const stray = `bkverify_${randomUUID().replace(/-/g, '')}`;
+    await provisioner.ensure(stray, names.dbRole, password);
+    await kit.app.app.get(InstanceRuntime).removeEverything(row);
+    expect(await kit.pgObjects(row)).toEqual({ databases: 0, roles: 0 });
+    expect(await kit.pgCountsByName(stray, names.dbRole)).toEqual({ databases: 0, roles: 0 });
+  }, 90_000);
 
   it('refuses to reactivate once the data is purged', async () => {
     const created = await kit.create();

@@ -179,8 +179,19 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
     if (state.roleExists) await this.pool.query(`DROP ROLE IF EXISTS ${escapeIdentifier(spare.role)}`);
   }
 
-  /** Drops the database (sessions ended) if the role owns it, then the role. Missing objects are fine. */
+  /**
+   * Drops the database (sessions ended) if the role owns it, then the role. Missing objects are fine. Other
+   * databases the role owns are the instance's too (a test restore's `bkverify_*`, a restore's `rst_*`/`old_*`
+   * left by a worker that died mid-way): they go first, or the role could never be dropped.
+   */
   async drop(database: string, role: string): Promise<void> {
+    const owned = await this.pool.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = $1 AND datname <> $2`,
+      [role, database],
+    );
+    for (const { datname } of owned.rows) {
+      await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
+    }
     const state = await this.state(database, role);
     if (state.databaseExists) {
       if (state.owner === role) {
