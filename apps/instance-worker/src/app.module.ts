@@ -10,6 +10,7 @@ import { DockerHealthCheck } from './health/docker.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
 import { BackupDownloadController } from './backups/backup-download.controller';
 import { BackupScheduler } from './backups/backup-scheduler';
+import { BackupSweeper } from './backups/backup-sweeper';
 import { BackupVerifier } from './backups/backup-verifier';
 import { SafeRestore } from './backups/safe-restore';
 import { TerminationSafety } from './backups/termination-safety';
@@ -46,6 +47,7 @@ class DockerEngineModule {}
     SparePool,
     BackupVerifier,
     BackupScheduler,
+    BackupSweeper,
     TerminationSafety,
     SafeRestore,
     InstanceBackupsService,

@@ -279,6 +279,50 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
     expect(await kit.pgCountsByName(stray, names.dbRole)).toEqual({ databases: 0, roles: 0 });
   }, 90_000);
 
+  it('settles what a dead worker left: a running backup without a job fails, an unverified one is verified', async () => {
+    const backupRows = kit.app.app.get(InstanceBackupsRepository);
+    const service = kit.app.app.get(InstanceBackupsService);
+    const created = await kit.create();
+    let row = await kit.waitForStatus(created.id, 'running');
+    await seedOdooSchema(kit, row);
+    await kit.act(row.id, 'backup');
+    row = await kit.waitForOperation(row.id, 'running', 60_000);
+    const [done] = await backupRows.listForInstance(row.id);
+    expect(done?.verification).toBe('passed');
+    // As if the worker died between `completed` and the verification's result.
+    await kit.dataSource.query(
+      `UPDATE instance_backups SET verification = NULL, verified_at = NULL, completed_at = now() - interval '5 minutes'
+        WHERE id = $1`,
+      [done?.id],
+    );
+    // As if the worker died in the middle of a backup whose job is gone for good.
+    const orphan = randomUUID();
+    const orphanDir = resolve(service.instanceDir(row.id), orphan);
+    mkdirSync(orphanDir, { recursive: true });
+    writeFileSync(resolve(orphanDir, 'database.dump'), 'partial');
+    await kit.dataSource.query(
+      `INSERT INTO instance_backups (id, instance_id, kind, status, job_id, database_name, odoo_version, requested_by,
+                                     created_at)
+       VALUES ($1, $2, 'scheduled', 'running', $3, $4, '17.0', 'backup-scheduler', now() - interval '10 minutes')`,
+      [orphan, row.id, `${row.id}:backup:999`, row.databaseName],
+    );
+
+    await waitFor(
+      'the sweep to settle both backups',
+      async () => {
+        const list = await backupRows.listForInstance(row.id);
+        const failed = list.find((b) => b.id === orphan)?.status === 'failed';
+        const verified = list.find((b) => b.id === done?.id)?.verification === 'passed';
+        return failed && verified;
+      },
+      30_000,
+      250,
+    );
+    const settled = await backupRows.findById(orphan);
+    expect(settled?.error).toMatch(/ended without finishing/);
+    expect(existsSync(orphanDir)).toBe(false);
+  }, 120_000);
+
   it('refuses to reactivate once the data is purged', async () => {
     const created = await kit.create();
     const row = await kit.waitForStatus(created.id, 'running');

@@ -145,6 +145,28 @@ export class InstanceBackupsRepository {
     return this.repo.findOne({ where: { instanceId, kind }, order: { createdAt: 'DESC', id: 'DESC' } });
   }
 
+  /**
+   * Backups the sweep looks at: `running` ones started over `runningAfterSeconds` ago (their job may have died)
+   * and `completed` ones never verified, completed over `unverifiedAfterSeconds` ago (a verification cut short).
+   */
+  async listUnsettled(
+    runningAfterSeconds: number,
+    unverifiedAfterSeconds: number,
+  ): Promise<InstanceBackupEntity[]> {
+    return this.repo
+      .createQueryBuilder('b')
+      .where(`b.status = 'running' AND b.created_at < now() - make_interval(secs => :running)`, {
+        running: runningAfterSeconds,
+      })
+      .orWhere(
+        `b.status = 'completed' AND b.verification IS NULL AND b.completed_at < now() - make_interval(secs => :unverified)`,
+        { unverified: unverifiedAfterSeconds },
+      )
+      .orderBy('b.created_at', 'ASC')
+      .limit(50)
+      .getMany();
+  }
+
   /** The result of the test restore; the status stays `completed` either way. */
   async recordVerification(id: string, result: BackupVerification, error: string | null): Promise<void> {
     await this.repo.update(

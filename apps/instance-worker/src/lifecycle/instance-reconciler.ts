@@ -7,6 +7,7 @@ import type { Config } from '../config/env';
 import { DockerRuntime, type ContainerEvent } from '../docker/docker-runtime';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { BackupScheduler } from '../backups/backup-scheduler';
+import { BackupSweeper } from '../backups/backup-sweeper';
 import { InstanceLocks } from './instance-locks';
 import { memoryBytes, nanoCpus } from './instance-naming';
 import { InstanceRuntime } from './instance-runtime';
@@ -48,6 +49,7 @@ export class InstanceReconciler {
     private readonly metrics: LifecycleMetrics,
     private readonly networks: TenantNetworks,
     private readonly backupSchedule: BackupScheduler,
+    private readonly backupSweeper: BackupSweeper,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -84,6 +86,9 @@ export class InstanceReconciler {
         this.logger.warn(`reconcile ${row.id}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    await this.backupSweeper.sweep().catch((error: unknown) => {
+      this.logger.warn(`backups: ${error instanceof Error ? error.message : String(error)}`);
+    });
     // A recreated Traefik/Postgres container (compose up) lost its tenant networks: connect it again.
     const tenants = new Set(rows.filter((r) => r.status === 'running').map((r) => r.tenantId));
     for (const tenantId of tenants) {
