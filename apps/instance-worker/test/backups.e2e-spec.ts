@@ -139,8 +139,9 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
       await kit.dataSource.query(
         `INSERT INTO instance_backups (id, instance_id, kind, status, database_name, odoo_version, requested_by,
                                        created_at, completed_at, db_dump_path, db_dump_sha256, db_dump_size,
-                                       filestore_path, filestore_sha256, filestore_size)
-         VALUES ($1, $2, $3, $4, $5, '17.0', 'test', $6, $6, $7, repeat('0', 64), 1, $7, repeat('0', 64), 1)`,
+                                       filestore_path, filestore_sha256, filestore_size, verification, verified_at)
+         VALUES ($1, $2, $3, $4, $5, '17.0', 'test', $6, $6, $7, repeat('0', 64), 1, $7, repeat('0', 64), 1,
+                 CASE WHEN $4::varchar = 'completed' THEN 'passed' END, CASE WHEN $4::varchar = 'completed' THEN $6::timestamptz END)`,
         [
           b.id,
           row.id,

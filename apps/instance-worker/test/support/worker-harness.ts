@@ -456,6 +456,15 @@ export class LifecycleTestKit {
         [`sotest\\_${this.runId}\\_%`],
       );
       for (const { datname } of rows) await adminSql(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      // Other databases an instance role owns (a test restore's bkverify_*, a restore's rst_*/old_*) would keep
+      // its role from being dropped.
+      const roles = this.instanceIds.map((id) => `odoo_${id.replace(/-/g, '')}`);
+      const owned = await client.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = ANY($1)`,
+        [roles],
+      );
+      for (const { datname } of owned.rows)
+        await adminSql(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       for (const id of this.instanceIds) {
         await adminSql(`DROP ROLE IF EXISTS "odoo_${id.replace(/-/g, '')}"`);
       }
