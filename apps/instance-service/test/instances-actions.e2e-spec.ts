@@ -283,7 +283,7 @@ describe('instance-service: lifecycle actions, updates and read routes', () => {
     expect(await row(instance.id)).toMatchObject({ generation: 1, desired_state: 'running' });
   });
 
-  it('terminates with DELETE (202), and nothing is allowed once terminated', async () => {
+  it('terminates with DELETE (202), and only reactivate is allowed once terminated', async () => {
     const instance = await fresh('running');
     const del = await stack.instances.request({
       method: 'DELETE',
@@ -306,7 +306,9 @@ describe('instance-service: lifecycle actions, updates and read routes', () => {
       headers: bearer(owner),
     });
     expect(again.statusCode).toBe(409);
-    expect(again.json()).toMatchObject({ details: [{ status: 'terminated', allowed_actions: [] }] });
+    expect(again.json()).toMatchObject({
+      details: [{ status: 'terminated', allowed_actions: ['reactivate'] }],
+    });
     const rename = await stack.instances.request({
       method: 'PUT',
       url: `/api/v1/instances/${instance.id}`,
@@ -322,7 +324,7 @@ describe('instance-service: lifecycle actions, updates and read routes', () => {
     expect(status.json()).toMatchObject({
       status: 'terminated',
       desired_state: 'terminated',
-      allowed_actions: [],
+      allowed_actions: ['reactivate'],
     });
   });
 

@@ -9,6 +9,12 @@ import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
 import { DockerHealthCheck } from './health/docker.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
 import { InstanceEventsModule } from './lifecycle/instance-events.publisher';
+import { BackupDownloadController } from './backups/backup-download.controller';
+import { BackupScheduler } from './backups/backup-scheduler';
+import { BackupSweeper } from './backups/backup-sweeper';
+import { BackupVerifier } from './backups/backup-verifier';
+import { SafeRestore } from './backups/safe-restore';
+import { TerminationSafety } from './backups/termination-safety';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
 import { InstanceLocks } from './lifecycle/instance-locks';
@@ -31,6 +37,7 @@ import { TenantNetworks } from './lifecycle/tenant-networks';
 class DockerEngineModule {}
 
 @Module({
+  controllers: [BackupDownloadController],
   providers: [
     LifecycleMetrics,
     InstanceLocks,
@@ -39,6 +46,11 @@ class DockerEngineModule {}
     TenantNetworks,
     InstanceRuntime,
     SparePool,
+    BackupVerifier,
+    BackupScheduler,
+    BackupSweeper,
+    TerminationSafety,
+    SafeRestore,
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,

@@ -383,13 +383,15 @@ describe('instance lifecycle (real Docker, Postgres, Redis)', () => {
       expect(marker.output).toContain('original');
       expect(marker.output).not.toContain('new.txt');
 
-      // Retention: 2 completed backups per instance in this run; the oldest files and rows go.
+      // Retention: 2 manual backups per instance in this run (MANUAL_BACKUPS_KEEP); the oldest files and rows
+      // go. The restore's pre_restore safety copy is kept apart (7 days).
       for (let i = 0; i < 2; i += 1) {
         await kit.act(row.id, 'backup');
         row = await kit.waitForOperation(row.id, 'running');
       }
       const kept = await backupRows.listForInstance(row.id);
-      expect(kept).toHaveLength(2);
+      expect(kept.filter((b) => b.kind === 'manual')).toHaveLength(2);
+      expect(kept.filter((b) => b.kind === 'pre_restore')).toHaveLength(1);
       expect(kept.map((b) => b.id)).not.toContain(backup?.id);
       expect(() => readFileSync(backup?.dbDumpPath ?? '')).toThrow();
     }, 60_000);

@@ -4,3 +4,4 @@ export * from './subdomains';
 export * from './customer-instances';
 export * from './internal-schemas';
 export * from './domain-events';
+export * from './backups';

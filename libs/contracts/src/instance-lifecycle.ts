@@ -32,12 +32,14 @@ export const INSTANCE_ACTIONS = [
   'restore',
   'upgrade',
   'terminate',
+  'reactivate',
 ] as const;
 export type InstanceAction = (typeof INSTANCE_ACTIONS)[number];
 
 /**
  * The one table of which action is allowed in which status, used by the API (409 otherwise) and the
  * worker alike. Transitional statuses allow only terminate, so a stuck step can always be abandoned.
+ * `reactivate` is refused (409 INSTANCE_PURGED) once the instance's data was purged.
  */
 export const ALLOWED_ACTIONS: Record<InstanceStatus, readonly InstanceAction[]> = {
   pending: ['terminate'],
@@ -52,7 +54,8 @@ export const ALLOWED_ACTIONS: Record<InstanceStatus, readonly InstanceAction[]> 
   restoring: ['terminate'],
   upgrading: ['terminate'],
   terminating: [],
-  terminated: [],
+  // Until the purge (INSTANCE_PURGE_AFTER_SECONDS after terminate) the data is kept: it can come back.
+  terminated: ['reactivate'],
   error: ['start', 'stop', 'restart', 'restore', 'terminate'],
   container_missing: ['start', 'restore', 'terminate'],
 };

@@ -10,3 +10,4 @@ export * from './instance-backups.repository';
 export * from './platform-state.repository';
 export * from './instance-data.module';
 export * from './data-source-parts';
+export * from './backup-download-link';

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { BackupKind, BackupStatus } from './instance.types';
+import type { BackupKind, BackupManifest, BackupStatus, BackupVerification } from './instance.types';
 
 const bigintTransformer = {
   to: (value: number | null | undefined): number | null | undefined => value,
@@ -66,4 +66,17 @@ export class InstanceBackupEntity {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
+
+  @Column({ type: 'jsonb', nullable: true })
+  manifest: BackupManifest | null;
+
+  /** Result of the test restore into a scratch database (null until it ran). */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  verification: BackupVerification | null;
+
+  @Column({ name: 'verified_at', type: 'timestamptz', nullable: true })
+  verifiedAt: Date | null;
+
+  @Column({ name: 'verification_error', type: 'text', nullable: true })
+  verificationError: string | null;
 }

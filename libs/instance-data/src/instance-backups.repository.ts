@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { InstanceBackupEntity } from './instance-backup.entity';
-import type { BackupKind } from './instance.types';
+import { MoreThanOrEqual } from 'typeorm';
+import type { BackupKind, BackupManifest, BackupVerification } from './instance.types';
 
 export interface BackupFileRecord {
   path: string;
@@ -32,6 +33,10 @@ export class InstanceBackupsRepository {
 
   async findForInstance(instanceId: string, backupId: string): Promise<InstanceBackupEntity | null> {
     return this.repo.findOne({ where: { id: backupId, instanceId } });
+  }
+
+  async findById(backupId: string): Promise<InstanceBackupEntity | null> {
+    return this.repo.findOne({ where: { id: backupId } });
   }
 
   async findByJob(jobId: string): Promise<InstanceBackupEntity | null> {
@@ -84,6 +89,10 @@ export class InstanceBackupsRepository {
         filestoreSha256: null,
         filestoreSize: null,
         completedAt: null,
+        manifest: null,
+        verification: null,
+        verifiedAt: null,
+        verificationError: null,
       },
     );
   }
@@ -92,11 +101,13 @@ export class InstanceBackupsRepository {
   async markCompleted(
     id: string,
     files: { dbDump: BackupFileRecord; filestore: BackupFileRecord },
+    manifest: BackupManifest | null = null,
   ): Promise<InstanceBackupEntity> {
     await this.repo.update(
       { id },
       {
         status: 'completed',
+        manifest,
         dbDumpPath: files.dbDump.path,
         dbDumpSha256: files.dbDump.sha256,
         dbDumpSize: files.dbDump.size,
@@ -119,13 +130,49 @@ export class InstanceBackupsRepository {
     );
   }
 
-  /** Completed backups beyond the newest `keep` (retention), oldest first. */
-  async listBeyondRetention(instanceId: string, keep: number): Promise<InstanceBackupEntity[]> {
-    const completed = await this.repo.find({
-      where: { instanceId, status: 'completed' },
-      order: { createdAt: 'DESC', id: 'DESC' },
-    });
-    return completed.slice(keep).reverse();
+  /** Every backup of the instance, whatever its kind and status (what retention decides over). */
+  async listAllForInstance(instanceId: string): Promise<InstanceBackupEntity[]> {
+    return this.repo.find({ where: { instanceId }, order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  /** Backups of `kind` started since `since` (failed ones included: an attempt counts). */
+  async countKindSince(instanceId: string, kind: BackupKind, since: Date): Promise<number> {
+    return this.repo.count({ where: { instanceId, kind, createdAt: MoreThanOrEqual(since) } });
+  }
+
+  /** The newest backup of `kind` (any status), or null. */
+  async newestOfKind(instanceId: string, kind: BackupKind): Promise<InstanceBackupEntity | null> {
+    return this.repo.findOne({ where: { instanceId, kind }, order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  /**
+   * Backups the sweep looks at: `running` ones started over `runningAfterSeconds` ago (their job may have died)
+   * and `completed` ones never verified, completed over `unverifiedAfterSeconds` ago (a verification cut short).
+   */
+  async listUnsettled(
+    runningAfterSeconds: number,
+    unverifiedAfterSeconds: number,
+  ): Promise<InstanceBackupEntity[]> {
+    return this.repo
+      .createQueryBuilder('b')
+      .where(`b.status = 'running' AND b.created_at < now() - make_interval(secs => :running)`, {
+        running: runningAfterSeconds,
+      })
+      .orWhere(
+        `b.status = 'completed' AND b.verification IS NULL AND b.completed_at < now() - make_interval(secs => :unverified)`,
+        { unverified: unverifiedAfterSeconds },
+      )
+      .orderBy('b.created_at', 'ASC')
+      .limit(50)
+      .getMany();
+  }
+
+  /** The result of the test restore; the status stays `completed` either way. */
+  async recordVerification(id: string, result: BackupVerification, error: string | null): Promise<void> {
+    await this.repo.update(
+      { id, status: 'completed' },
+      { verification: result, verifiedAt: new Date(), verificationError: error?.slice(0, 4000) ?? null },
+    );
   }
 
   /** Failed backups (their partial files are removed with them). */

@@ -10,6 +10,16 @@ export class InstanceNotFoundError extends NotFoundError {
   }
 }
 
+/** 409: reactivate after the retention period, when the data is (or is about to be) purged. */
+export class InstancePurgedError extends ConflictError {
+  constructor() {
+    super(
+      'INSTANCE_PURGED',
+      'The retention period after termination is over: the instance and its backups are purged and cannot come back',
+    );
+  }
+}
+
 export class BackupNotFoundError extends NotFoundError {
   constructor() {
     super('Backup', 'BACKUP_NOT_FOUND');

@@ -20,7 +20,7 @@ export function isOperationAction(action: InstanceAction): action is OperationAc
 /** An operation the API recorded and the worker has not finished; re-enqueued by the reconciler if lost. */
 export interface PendingOperation {
   action: OperationAction;
-  params: { backup_id?: string; version?: string };
+  params: { backup_id?: string; version?: string; kind?: 'scheduled' | 'manual' };
   generation: number;
   job_id: string;
   requested_by: string;
@@ -81,7 +81,18 @@ export function isReservedDatabaseName(name: string): boolean {
   );
 }
 
-export const BACKUP_KINDS = ['manual', 'pre_upgrade'] as const;
-export type BackupKind = (typeof BACKUP_KINDS)[number];
-export const BACKUP_STATUSES = ['running', 'completed', 'failed'] as const;
-export type BackupStatus = (typeof BACKUP_STATUSES)[number];
+export {
+  BACKUP_KINDS,
+  BACKUP_STATUSES,
+  BACKUP_VERIFICATIONS,
+  type BackupKind,
+  type BackupStatus,
+  type BackupVerification,
+} from '@app/contracts';
+
+/** What a dump holds, read from `pg_restore --list` when it is taken; a test restore must find it again. */
+export interface BackupManifest {
+  /** TABLE entries of the dump. */
+  tables: number;
+  odoo_version: string;
+}

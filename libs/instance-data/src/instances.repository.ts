@@ -131,6 +131,8 @@ export interface StatusTransition {
   appliedGeneration?: number;
   /** Clears pending_operation if it is the operation of this job. */
   completesOperationJobId?: string;
+  /** Leaves `terminated` (reactivate): only while the desired state is no longer terminated and not purged. */
+  reopensTerminated?: boolean;
 }
 
 /** Updatable columns (the customer's JSON fields are written only at creation). */
@@ -159,7 +161,8 @@ function uniqueConstraint(error: unknown): string | null {
 
 /**
  * The instance table, its status history and the intent bookkeeping. Every status change goes through
- * `transition` (row lock, optimistic check, event in the same transaction); `terminated` is final.
+ * `transition` (row lock, optimistic check, event in the same transaction); `terminated` is left only by a
+ * reactivation before the purge.
  */
 /**
  * Told of every status the worker records (after the commit), e.g. to publish `instance.status_changed`. It
@@ -519,7 +522,12 @@ export class InstancesRepository {
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!instance) return null;
       if (change.from && !change.from.includes(instance.status)) return null;
-      if (instance.status === 'terminated' && change.to !== 'terminated') return null;
+      if (instance.status === 'terminated' && change.to !== 'terminated') {
+        // Only a reactivation leaves `terminated`: asked for (desired state), and the data still there.
+        const reopening =
+          change.reopensTerminated === true && instance.desiredState !== 'terminated' && !instance.purgedAt;
+        if (!reopening) return null;
+      }
       if (change.expectedGeneration !== undefined && instance.generation !== change.expectedGeneration) {
         return null;
       }

@@ -2,6 +2,7 @@ import { isActionAllowed, type DesiredState, type InstanceAction, type InstanceS
 import type { LifecycleJobName, LifecycleJobParams } from '@app/queue';
 import {
   ActionNotAllowedError,
+  InstancePurgedError,
   InvalidActionParametersError,
   OperationPendingError,
 } from './instance-data.errors';
@@ -19,6 +20,10 @@ export interface IntentSubject {
   previousStatus: InstanceStatus | null;
   odooVersion: string;
   pendingOperation: PendingOperation | null;
+  /** Set once a terminated instance's data is gone (reactivate is refused then). */
+  purgedAt?: Date | null;
+  /** When a terminated instance's data is purged. */
+  purgeAfter?: Date | null;
 }
 
 /** What recording an intent changes in the row, and which job carries it out. */
@@ -91,7 +96,18 @@ export function planAction(
     case 'unsuspend':
       return plain(subject, stableTarget(subject.previousStatus) ?? 'running', 'unsuspend');
     case 'terminate':
-      return { ...plain(subject, 'terminated', 'terminate'), operation: 'clear' };
+      // What reactivate brings back: running or stopped as it was (a suspended one comes back stopped).
+      return {
+        ...plain(subject, 'terminated', 'terminate'),
+        previousStatus: stableTarget(subject.desiredState) ?? 'stopped',
+        operation: 'clear',
+      };
+    case 'reactivate': {
+      const purgeDue = subject.purgeAfter ? subject.purgeAfter.getTime() <= Date.now() : false;
+      if (subject.purgedAt || purgeDue) throw new InstancePurgedError();
+      const desired = stableTarget(subject.previousStatus) ?? 'stopped';
+      return plain(subject, desired, desired === 'running' ? 'start' : 'stop');
+    }
     default:
       throw new Error(`unhandled action ${action}`);
   }
@@ -133,6 +149,8 @@ function operationParameters(
       }
       return { version };
     }
+    case 'backup':
+      return params.kind ? { kind: params.kind } : {};
     default:
       return {};
   }
@@ -150,7 +168,9 @@ export function planDesiredState(subject: IntentSubject, desired: DesiredState):
     previousStatus:
       desired === 'suspended'
         ? (stableTarget(subject.desiredState) ?? subject.previousStatus ?? 'running')
-        : subject.previousStatus,
+        : desired === 'terminated'
+          ? (stableTarget(subject.desiredState) ?? 'stopped')
+          : subject.previousStatus,
     operation: desired === 'terminated' ? 'clear' : null,
     jobName: desiredStateJobName(subject, desired),
     params: {},

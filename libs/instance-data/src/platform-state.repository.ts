@@ -67,6 +67,16 @@ export class PlatformStateRepository {
     return row?.n ?? 0;
   }
 
+  /** Completed backups whose test restore failed within the last `hours` (BackupVerificationFailed). */
+  async failedVerificationsWithin(hours: number): Promise<number> {
+    const [row] = (await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM instance_backups
+        WHERE verification = 'failed' AND verified_at > now() - make_interval(hours => $1)`,
+      [hours],
+    )) as { n: number }[];
+    return row?.n ?? 0;
+  }
+
   /** Storage limits of the instances the worker has measured (their usage is instance_storage_bytes). */
   async measuredStorageLimits(): Promise<{ instanceId: string; storageLimit: string }[]> {
     const rows = (await this.dataSource.query(

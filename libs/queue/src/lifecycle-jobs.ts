@@ -31,11 +31,15 @@ export function isLifecycleJobName(value: string): value is LifecycleJobName {
   return (LIFECYCLE_JOB_NAMES as readonly string[]).includes(value);
 }
 
-/** Parameters of operation jobs: `backup_id` for restore, `version` for upgrade. */
+/**
+ * Parameters of operation jobs: `backup_id` for restore, `version` for upgrade, `kind` for a backup the
+ * scheduler asked for (`scheduled`; a customer's is `manual`).
+ */
 export const lifecycleJobParamsSchema = z
   .object({
     backup_id: z.uuid().optional(),
     version: z.string().min(1).max(16).optional(),
+    kind: z.enum(['scheduled', 'manual']).optional(),
   })
   .strict();
 export type LifecycleJobParams = z.infer<typeof lifecycleJobParamsSchema>;

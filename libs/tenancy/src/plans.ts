@@ -126,3 +126,29 @@ export function assertWithinCeiling(plan: string, resources: InstanceResources, 
   const above = fieldsAboveCeiling(resources, ceiling);
   if (above.length > 0) throw new PlanLimitExceededError(plan, ceiling, above);
 }
+
+/**
+ * How many backups a plan keeps: scheduled ones by grandfather-father-son (the newest of each of the last
+ * `daily` days, `weekly` ISO weeks and `monthly` months that have one). Manual backups are kept apart, the
+ * newest MANUAL_BACKUPS_KEEP (worker setting).
+ */
+export interface BackupRetentionPolicy {
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
+
+export const DEFAULT_BACKUP_RETENTION: Readonly<BackupRetentionPolicy> = {
+  daily: 7,
+  weekly: 4,
+  monthly: 3,
+};
+
+/** Plans that keep more than the default (billing plan names; others get the default). */
+export const PLAN_BACKUP_RETENTION: Readonly<Partial<Record<BillingPlan, BackupRetentionPolicy>>> = {
+  'premium-monthly': { daily: 14, weekly: 8, monthly: 12 },
+};
+
+export function backupRetentionFor(planName: string | null): BackupRetentionPolicy {
+  return (planName && isBillingPlan(planName) && PLAN_BACKUP_RETENTION[planName]) || DEFAULT_BACKUP_RETENTION;
+}

@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { adminSql } from './admin-sql';
+import { adminQuery, adminSql } from './admin-sql';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
@@ -30,7 +30,14 @@ export async function removeInstanceResources(
         .remove()
         .catch(() => undefined);
     await adminSql(`DROP DATABASE IF EXISTS "${instance.database_name}" WITH (FORCE)`);
-    await adminSql(`DROP ROLE IF EXISTS "odoo_${instance.id.replace(/-/g, '')}"`);
+    const role = `odoo_${instance.id.replace(/-/g, '')}`;
+    // Other databases the role owns (a backup's test restore, a restore's new/old copy) go first.
+    for (const { datname } of await adminQuery<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = '${role}'`,
+    )) {
+      await adminSql(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+    await adminSql(`DROP ROLE IF EXISTS "${role}"`);
   }
   // By label and id: concurrent provisioning can leave several networks with the same name.
   for (const tenantId of tenantIds) {

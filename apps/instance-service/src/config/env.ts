@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { authEnv } from '@app/auth';
 import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
-import { instanceSecretsEnv } from '@app/instance-data';
+import { backupDownloadEnv, instanceSecretsEnv } from '@app/instance-data';
 import { queueEnv } from '@app/queue';
 
 const httpUrl = (fallback: string) =>
@@ -19,6 +19,8 @@ export const envSchema = z.object({
   ...instanceSecretsEnv.shape,
   /** QUEUE_PREFIX: must be the worker's. */
   ...queueEnv.shape,
+  /** BACKUP_DOWNLOAD_SECRET: signs backup download links (the worker verifies them). */
+  ...backupDownloadEnv.shape,
   PORT: port(8003),
   POSTGRES_DB: z.string().min(1).default('instance'),
   /** tenant-service's internal API: membership and role lookup, quota reservations. */
@@ -31,6 +33,12 @@ export const envSchema = z.object({
   EVENT_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15000),
   EVENT_STREAM_BUFFER_SIZE: z.coerce.number().int().min(1).default(1000),
   EVENT_STREAM_MEMBERSHIP_TTL_MS: z.coerce.number().int().min(0).default(30000),
+  /** Manual backups a customer may ask for per instance and UTC day (429 BACKUP_DAILY_LIMIT beyond). */
+  MANUAL_BACKUPS_PER_DAY: z.coerce.number().int().min(1).default(5),
+  /** Where the worker that holds the backups serves `/backups/{id}/download` (its PORT). */
+  BACKUP_DOWNLOAD_URL: httpUrl('http://127.0.0.1:8005'),
+  /** How long a backup download link works. */
+  BACKUP_DOWNLOAD_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
 });
 
 export type Config = z.infer<typeof envSchema>;

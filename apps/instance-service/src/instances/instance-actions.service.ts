@@ -10,6 +10,7 @@ import { QuotaSlots } from '../tenants/quota-slots';
 import { TenantAccessPolicy, TenantSuspendedError } from '../tenants/tenant-access';
 import type { ActionAcceptedDto } from './instance.dto';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
+import { ManualBackupLimit } from './manual-backup-limit';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -24,6 +25,7 @@ const PARAMETERS: Record<InstanceAction, readonly (keyof LifecycleJobParams)[]> 
   restore: ['backup_id'],
   upgrade: ['version'],
   terminate: [],
+  reactivate: [],
 };
 
 /** What a suspended tenant's instances refuse: nothing may come back up, change or be copied. */
@@ -34,6 +36,7 @@ const REFUSED_WHILE_TENANT_SUSPENDED: readonly InstanceAction[] = [
   'backup',
   'restore',
   'upgrade',
+  'reactivate',
 ];
 
 /** What a full instance refuses until its storage is back under the limit (each writes more data). */
@@ -87,6 +90,7 @@ export class InstanceActionsService {
     private readonly dispatcher: LifecycleDispatcher,
     private readonly quota: QuotaSlots,
     private readonly metrics: InstanceMetrics,
+    private readonly manualBackups: ManualBackupLimit,
   ) {}
 
   async perform(
@@ -121,12 +125,20 @@ export class InstanceActionsService {
         const tenant = await this.access.tenantState(instance.tenantId, access, 'Instance');
         if (tenant.status === 'suspended') throw new TenantSuspendedError(`${action} is refused`);
       }
-      recorded = await this.instances.requestAction(id, action, params, {
-        actor: user.id,
-        reason: `${action} requested through the API`,
-        suspensionSource: access.suspensionSource,
-        mayLift: access.mayLift,
-      });
+      if (action === 'backup') await this.manualBackups.assertAllowed(id);
+      // A reactivated instance takes a slot of the tenant's quota again (terminate gave it back).
+      if (action === 'reactivate') await this.quota.reserve(instance.tenantId, id);
+      try {
+        recorded = await this.instances.requestAction(id, action, params, {
+          actor: user.id,
+          reason: `${action} requested through the API`,
+          suspensionSource: access.suspensionSource,
+          mayLift: access.mayLift,
+        });
+      } catch (error) {
+        if (action === 'reactivate') await this.quota.release(instance.tenantId, id);
+        throw error;
+      }
     } catch (error) {
       if (error instanceof DomainError) this.metrics.actions.inc({ action, outcome: 'rejected' });
       throw error;

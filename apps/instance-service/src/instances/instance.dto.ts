@@ -20,10 +20,16 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import {
+  BACKUP_KINDS,
+  BACKUP_STATUSES,
+  BACKUP_VERIFICATIONS,
   DESIRED_STATES,
   INSTANCE_ACTIONS,
   INSTANCE_STATUSES,
   SUSPENSION_SOURCES,
+  type BackupKind,
+  type BackupStatus,
+  type BackupVerification,
   type DesiredState,
   type InstanceAction,
   type InstanceStatus,
@@ -478,8 +484,26 @@ export class InstanceEventsResponseDto {
 
 export class BackupDto {
   @ApiProperty({ format: 'uuid' }) backup_id: string;
-  @ApiProperty({ enum: ['manual', 'pre_upgrade'] }) kind: string;
-  @ApiProperty({ enum: ['running', 'completed', 'failed'] }) status: string;
+  @ApiProperty({
+    enum: BACKUP_KINDS,
+    description:
+      'scheduled (daily, grandfather-father-son retention), manual (capped per day, newest N kept), ' +
+      'pre_restore / pre_upgrade (safety copies, kept 7 days), final (taken at termination, kept until the purge)',
+  })
+  kind: BackupKind;
+  @ApiProperty({ enum: BACKUP_STATUSES, description: 'completed: every file re-read and its sha256 matched' })
+  status: BackupStatus;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    enum: BACKUP_VERIFICATIONS,
+    description:
+      'Test restore into a scratch database: passed (Odoo schema present, res_users has rows, table count ' +
+      "matches the dump's manifest) or failed; null until it ran",
+  })
+  verification: BackupVerification | null;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) verified_at: string | null;
+  @ApiProperty({ nullable: true, type: String }) verification_error: string | null;
   @ApiProperty() odoo_version: string;
   @ApiProperty({ nullable: true, type: Number, description: 'bytes' }) database_size: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'bytes' }) data_size: number | null;

@@ -10,6 +10,7 @@ import { ApiErrors, JSON_BODY_ERRORS, QUERY_ERRORS } from '@app/http';
 import type { FastifyRequest } from 'fastify';
 import { Authenticated, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
+import { BackupDownloadLinkDto, BackupDownloadLinks } from './backup-download-links';
 import { InstanceIdPipe } from './instance-id.pipe';
 import {
   ActionAcceptedDto,
@@ -48,6 +49,7 @@ export class InstancesController {
     private readonly updates: InstanceUpdatesService,
     private readonly actions: InstanceActionsService,
     private readonly queries: InstanceQueriesService,
+    private readonly downloads: BackupDownloadLinks,
   ) {}
 
   @Post()
@@ -155,7 +157,11 @@ export class InstancesController {
   @ApiAcceptedResponse({ type: ActionAcceptedDto })
   @ApiErrors(JSON_BODY_ERRORS, ROLE_FORBIDDEN, INSTANCE_NOT_FOUND, {
     404: ['BACKUP_NOT_FOUND'],
+    429: ['BACKUP_DAILY_LIMIT'],
+    503: ['DEPENDENCY_UNAVAILABLE'],
     409: [
+      'INSTANCE_PURGED',
+      'QUOTA_EXCEEDED',
       'ACTION_NOT_ALLOWED',
       'OPERATION_PENDING',
       'INSTANCE_CHANGED',
@@ -199,6 +205,27 @@ export class InstancesController {
   @ApiErrors(INSTANCE_NOT_FOUND)
   backups(@CurrentUser() user: AuthenticatedUser, @Param('id', InstanceIdPipe) id: string) {
     return this.queries.backups(user, id);
+  }
+
+  @Get(':id/backups/:backup_id/download')
+  @ApiOperation({
+    summary: 'A short-lived signed link to download the backup',
+    description:
+      "The link streams the backup as a zip in Odoo's own format (dump.sql, filestore/, manifest.json), which " +
+      'restores in any Odoo database manager. Valid for BACKUP_DOWNLOAD_TTL_SECONDS; the link is the credential.',
+  })
+  @ApiOkResponse({ type: BackupDownloadLinkDto })
+  @ApiErrors(ROLE_FORBIDDEN, INSTANCE_NOT_FOUND, {
+    404: ['BACKUP_NOT_FOUND'],
+    409: ['BACKUP_NOT_COMPLETED'],
+    503: ['DOWNLOADS_DISABLED'],
+  })
+  download(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', InstanceIdPipe) id: string,
+    @Param('backup_id') backupId: string,
+  ) {
+    return this.downloads.link(user, id, backupId);
   }
 
   @Get(':id/logs')

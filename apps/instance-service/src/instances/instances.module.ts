@@ -15,7 +15,9 @@ import { InstanceQueriesService } from './instance-queries.service';
 import { InstancesController } from './instances.controller';
 import { InstanceCreationService } from './instance-creation.service';
 import { InstanceUpdatesService } from './instance-updates.service';
+import { BackupDownloadLinks } from './backup-download-links';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
+import { ManualBackupLimit } from './manual-backup-limit';
 
 /** The instance API: public routes under /api/v1/instances and the service-to-service routes under /internal. */
 @Module({
@@ -29,6 +31,8 @@ import { LifecycleDispatcher } from './lifecycle-dispatcher';
     AbandonedInstancesRepository,
     AdminPasswordIssuer,
     LifecycleDispatcher,
+    ManualBackupLimit,
+    BackupDownloadLinks,
     TenantServiceClient,
     TenantAccessPolicy,
     QuotaSlots,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config';
-import { instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
+import { backupDownloadEnv, instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
 import { mailEnv } from '@app/mail';
 import { queueEnv } from '@app/queue';
 
@@ -42,7 +42,9 @@ const envObject = z.object({
   ...mailEnv.shape,
   ...instanceSecretsEnv.shape,
   ...queueEnv.shape,
-  /** Health and metrics only: the worker has no public API. */
+  /** BACKUP_DOWNLOAD_SECRET: verifies the signed backup download links instance-service hands out. */
+  ...backupDownloadEnv.shape,
+  /** Health, metrics and signed backup downloads (`/backups/{id}/download`, the link is the credential). */
   PORT: port(8005),
   POSTGRES_DB: z.string().min(1).default('instance'),
   DOCKER_HOST: z
@@ -103,7 +105,19 @@ const envObject = z.object({
     .string()
     .min(1)
     .default(inContainer ? '/var/lib/saasodoo/backups' : './.local/backups'),
-  BACKUP_RETENTION_COUNT: positiveInt(5),
+  /** Manual backups kept per instance (the newest); scheduled ones follow the plan's GFS retention. */
+  MANUAL_BACKUPS_KEEP: positiveInt(5),
+  /**
+   * Daily scheduled backups: `HH:MM` (UTC) starts the window, each instance backs up at a time spread over
+   * the next BACKUP_SCHEDULE_SPREAD_MINUTES by its id (so they do not all run at once); `off` disables them.
+   */
+  BACKUP_SCHEDULE: z
+    .string()
+    .regex(/^(off|([01][0-9]|2[0-3]):[0-5][0-9])$/, 'must be HH:MM (UTC) or off')
+    .default('01:00'),
+  BACKUP_SCHEDULE_SPREAD_MINUTES: nonNegativeInt(240),
+  /** Test-restore each completed backup into a scratch database (the `verified` result). */
+  BACKUP_VERIFY: envBoolean(true),
   PG_DUMP_BIN: z.string().min(1).default('pg_dump'),
   PG_RESTORE_BIN: z.string().min(1).default('pg_restore'),
   /** Data of a terminated instance is kept this long, then purged (0: right away). */

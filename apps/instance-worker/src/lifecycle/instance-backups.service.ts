@@ -10,12 +10,17 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { APP_CONFIG } from '@app/config';
 import {
   InstanceBackupsRepository,
+  InstancesRepository,
   type BackupFileRecord,
   type BackupKind,
   type InstanceBackupEntity,
   type InstanceEntity,
 } from '@app/instance-data';
 import { PermanentJobError } from '@app/queue';
+import { backupRetentionFor } from '@app/tenancy';
+import { expiredBackups } from '../backups/backup-retention';
+import { BackupVerifier } from '../backups/backup-verifier';
+import { readDumpManifest } from '../backups/dump-manifest';
 import type { Config } from '../config/env';
 import { InstanceRuntime } from './instance-runtime';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -61,6 +66,8 @@ export class InstanceBackupsService {
     private readonly runtime: InstanceRuntime,
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly backups: InstanceBackupsRepository,
+    private readonly instances: InstancesRepository,
+    private readonly verifier: BackupVerifier,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -102,21 +109,35 @@ export class InstanceBackupsService {
       const filestore = await this.archiveData(containerId, resolve(dir, FILESTORE_FILE));
       await this.verifyFile(dbDump);
       await this.verifyFile(filestore);
-      row = await this.backups.markCompleted(row.id, { dbDump, filestore });
+      const manifest = await readDumpManifest(this.config.PG_RESTORE_BIN, dbDump.path, instance.odooVersion);
+      row = await this.backups.markCompleted(row.id, { dbDump, filestore }, manifest);
       this.logger.log(
         `instance ${instance.id}: backup ${row.id} completed (${dbDump.size + filestore.size} bytes)`,
       );
-      return row;
     } catch (error) {
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       await this.backups.markFailed(row.id, error instanceof Error ? error.message : String(error));
       throw error;
     }
+    if (this.config.BACKUP_VERIFY) {
+      const verification = await this.verifier.verify(instance, row);
+      Object.assign(row, { verification: verification.result, verificationError: verification.error });
+    }
+    return row;
   }
 
-  /** Keeps the newest BACKUP_RETENTION_COUNT completed backups (files, then rows); drops failed ones' files. */
-  async applyRetention(instanceId: string): Promise<number> {
-    const expired = await this.backups.listBeyondRetention(instanceId, this.config.BACKUP_RETENTION_COUNT);
+  /**
+   * Removes what retention lets go (files, then rows): scheduled backups by the plan's grandfather-father-son
+   * policy, manual ones beyond the newest MANUAL_BACKUPS_KEEP, safety copies after 7 days; failed ones' files.
+   */
+  async applyRetention(instanceId: string, now = new Date()): Promise<number> {
+    const instance = await this.instances.findById(instanceId);
+    const policy = {
+      ...backupRetentionFor(instance?.planName ?? null),
+      manualKeep: this.config.MANUAL_BACKUPS_KEEP,
+    };
+    const all = await this.backups.listAllForInstance(instanceId);
+    const expired = expiredBackups(all, policy, now);
     for (const backup of expired) {
       await rm(resolve(this.instanceDir(instanceId), backup.id), { recursive: true, force: true });
       await this.backups.delete(backup.id);

@@ -17,6 +17,8 @@ import {
   PermanentJobError,
   type LifecycleJobContext,
 } from '@app/queue';
+import { RestoreRolledBackError, SafeRestore } from '../backups/safe-restore';
+import { TerminationSafety } from '../backups/termination-safety';
 import type { Config } from '../config/env';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceLocks } from './instance-locks';
@@ -72,6 +74,8 @@ export class InstanceLifecycleService {
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
     private readonly spares: SparePool,
+    private readonly reactivation: TerminationSafety,
+    private readonly safeRestore: SafeRestore,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -84,8 +88,10 @@ export class InstanceLifecycleService {
       if (!row) return 'skipped';
       const intent = this.intentGeneration(row);
       if (ctx.data.generation <= row.appliedGeneration) return 'superseded';
-      if (row.status === 'terminated') return 'skipped';
+      if (row.status === 'terminated' && (row.desiredState === 'terminated' || row.purgedAt))
+        return 'skipped';
       try {
+        if (row.status === 'terminated') await this.reactivation.reopen(row, ctx);
         return await this.convergeRow(row, ctx, intent);
       } catch (error) {
         return this.onFailure(row.id, ctx, error, async (failure) => {
@@ -141,7 +147,7 @@ export class InstanceLifecycleService {
         return this.onFailure(row.id, ctx, error, async (failure) => {
           const current = await this.instances.findById(row.id);
           if (!current || current.status === 'terminated') return;
-          if (error instanceof UpgradeRolledBackError) return;
+          if (error instanceof UpgradeRolledBackError || error instanceof RestoreRolledBackError) return;
           if (current.status === startStatus && startStatus !== own) {
             // Failed before anything was changed (e.g. a backup whose checksum no longer matches).
             await this.move(current, current.status, ctx, {
@@ -177,7 +183,9 @@ export class InstanceLifecycleService {
   purge(ctx: LifecycleJobContext): Promise<JobOutcome> {
     return this.locked(ctx, async () => {
       const row = await this.instances.findById(ctx.data.instance_id);
-      if (!row || row.purgedAt || row.status !== 'terminated') return 'skipped';
+      // A reactivated instance (desired state no longer terminated) is not purged.
+      if (!row || row.purgedAt || row.status !== 'terminated' || row.desiredState !== 'terminated')
+        return 'skipped';
       const wait = (row.purgeAfter?.getTime() ?? 0) - Date.now();
       if (wait > 0) throw new JobDeferral(wait, `purge due at ${row.purgeAfter?.toISOString()}`);
       try {
@@ -379,16 +387,17 @@ export class InstanceLifecycleService {
         patch: { statusReason: 'terminating' },
       });
     }
-    const observed = await this.runtime.observe(row);
-    if (observed.state === 'running') await this.runtime.stop(observed.id);
     // The password is stored before anything is created: without it nothing exists to purge.
     const nothingCreated = row.dbPasswordEnc === null;
+    const finalBackup = nothingCreated ? null : await this.reactivation.finalBackup(row, ctx);
+    const observed = await this.runtime.observe(row);
+    if (observed.state === 'running') await this.runtime.stop(observed.id);
     const now = new Date();
     const retentionMs = this.config.INSTANCE_PURGE_AFTER_SECONDS * 1000;
     await this.move(row, 'terminated', ctx, {
       reason: nothingCreated
         ? 'terminated (nothing had been provisioned)'
-        : `terminated: container stopped, data kept until ${new Date(now.getTime() + retentionMs).toISOString()}`,
+        : `terminated: container stopped, data kept until ${new Date(now.getTime() + retentionMs).toISOString()}; ${finalBackup}`,
       patch: {
         terminatedAt: now,
         stoppedAt: now,
@@ -449,7 +458,7 @@ export class InstanceLifecycleService {
       });
     }
     const backup = await this.backups.create(row, observed.id, {
-      kind: 'manual',
+      kind: operation.params.kind ?? 'manual',
       jobId: ctx.id,
       requestedBy: operation.requested_by,
     });
@@ -479,10 +488,34 @@ export class InstanceLifecycleService {
       });
     }
     const image = backup.image ?? this.runtime.imageFor(backup.odooVersion);
-    await this.restoreFromBackup(row, backup.id, backup.odooVersion, image);
-    const urls = row.desiredState === 'running' ? await this.startExisting(row) : null;
+    const [oldImage, oldVersion] = [this.runtime.currentImage(row), row.odooVersion];
+    let urls: Awaited<ReturnType<InstanceLifecycleService['startExisting']>> | null;
+    let safety: { id: string } | null;
+    try {
+      safety = await this.safeRestore.safetyCopy(row, ctx);
+      const plan = await this.safeRestore.restoreAndSwitch(row, backup, operation.generation, image);
+      try {
+        urls = row.desiredState === 'running' ? await this.startExisting(row) : null;
+      } catch (error) {
+        if (error instanceof JobDeferral) throw error;
+        await this.safeRestore.revert(row, plan, oldImage, oldVersion);
+        throw new RestoreRolledBackError(
+          `backup ${backup.id} restored but the instance did not start on it (${message(error)}); the data before the restore is back`,
+        );
+      }
+      await this.safeRestore.dropReplaced(row, plan);
+    } catch (error) {
+      if (!(error instanceof RestoreRolledBackError)) throw error;
+      const back = row.desiredState === 'running' ? await this.startExisting(row) : null;
+      await this.move(row, back ? 'running' : this.stableStatus(row, await this.runtime.observe(row)), ctx, {
+        reason: error.message,
+        patch: { ...(back ?? {}), lastError: error.message, statusReason: 'restore rolled back' },
+        completesOperation: true,
+      });
+      throw error;
+    }
     await this.move(row, urls ? 'running' : this.stableStatus(row, await this.runtime.observe(row)), ctx, {
-      reason: `backup ${backup.id} restored`,
+      reason: `backup ${backup.id} restored${safety ? ` (pre_restore backup ${safety.id} taken first)` : ''}`,
       patch: {
         ...(urls ?? {}),
         ...(urls ? { startedAt: new Date() } : {}),

@@ -25,7 +25,8 @@ export function resourceNames(
   return {
     // As in the original (odoo_<db>_<hex8>); the monitor no longer parses names, it reads labels.
     container: `odoo_${instance.databaseName}_${shortId(instance.id)}`,
-    volume: `odoo_data_${instance.id}`,
+    // The recorded one when set: a restore switches the instance to a new volume.
+    volume: instance.volumeName ?? `odoo_data_${instance.id}`,
     network: tenantNetworkName(instance.tenantId),
     // By instance id, not by database name: roles are cluster-wide and must never collide.
     dbRole: `odoo_${instance.id.replace(/-/g, '')}`,

@@ -6,6 +6,8 @@ import { LifecycleQueue, parseLifecycleJobId } from '@app/queue';
 import type { Config } from '../config/env';
 import { DockerRuntime, type ContainerEvent } from '../docker/docker-runtime';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
+import { BackupScheduler } from '../backups/backup-scheduler';
+import { BackupSweeper } from '../backups/backup-sweeper';
 import { InstanceLocks } from './instance-locks';
 import { memoryBytes, nanoCpus } from './instance-naming';
 import { InstanceRuntime } from './instance-runtime';
@@ -46,6 +48,8 @@ export class InstanceReconciler {
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
     private readonly networks: TenantNetworks,
+    private readonly backupSchedule: BackupScheduler,
+    private readonly backupSweeper: BackupSweeper,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -77,10 +81,14 @@ export class InstanceReconciler {
         await this.requeueLostWork(row);
         await this.enqueueDuePurge(row);
         await this.followContainer(row, ACTOR_SWEEP, 'periodic sweep');
+        await this.backupSchedule.enqueueIfDue(row);
       } catch (error) {
         this.logger.warn(`reconcile ${row.id}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    await this.backupSweeper.sweep().catch((error: unknown) => {
+      this.logger.warn(`backups: ${error instanceof Error ? error.message : String(error)}`);
+    });
     // A recreated Traefik/Postgres container (compose up) lost its tenant networks: connect it again.
     const tenants = new Set(rows.filter((r) => r.status === 'running').map((r) => r.tenantId));
     for (const tenantId of tenants) {

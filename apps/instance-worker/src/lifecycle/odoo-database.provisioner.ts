@@ -179,8 +179,19 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
     if (state.roleExists) await this.pool.query(`DROP ROLE IF EXISTS ${escapeIdentifier(spare.role)}`);
   }
 
-  /** Drops the database (sessions ended) if the role owns it, then the role. Missing objects are fine. */
+  /**
+   * Drops the database (sessions ended) if the role owns it, then the role. Missing objects are fine. Other
+   * databases the role owns are the instance's too (a test restore's `bkverify_*`, a restore's `rst_*`/`old_*`
+   * left by a worker that died mid-way): they go first, or the role could never be dropped.
+   */
   async drop(database: string, role: string): Promise<void> {
+    const owned = await this.pool.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = $1 AND datname <> $2`,
+      [role, database],
+    );
+    for (const { datname } of owned.rows) {
+      await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
+    }
     const state = await this.state(database, role);
     if (state.databaseExists) {
       if (state.owner === role) {
@@ -202,6 +213,55 @@ export class OdooDatabaseProvisioner implements OnApplicationShutdown {
       await this.pool.query(`DROP DATABASE ${escapeIdentifier(database)} WITH (FORCE)`);
     }
     await this.ensure(database, role, password);
+  }
+
+  /** Drops one database (sessions ended) owned by `role`, keeping the role (a scratch or replaced copy). */
+  async dropDatabase(database: string, role: string): Promise<void> {
+    const state = await this.state(database, role);
+    if (!state.databaseExists) return;
+    this.assertOwnedBy(database, state.owner, role);
+    await this.pool.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(database)} WITH (FORCE)`);
+  }
+
+  /**
+   * Puts `replacement` in the place of `database` (restore): in one transaction `database` is renamed to
+   * `keepAs` and `replacement` to `database`, after their sessions were ended. When `keepAs` exists already
+   * (a previous attempt swapped, then died before recording it) the current `database` is that attempt's
+   * copy and is dropped instead. All three must be owned by `role`.
+   */
+  async swapIn(database: string, replacement: string, keepAs: string, role: string): Promise<void> {
+    const current = await this.state(database, role);
+    const kept = await this.state(keepAs, role);
+    const incoming = await this.state(replacement, role);
+    if (!incoming.databaseExists) throw new Error(`database ${replacement} to swap in does not exist`);
+    this.assertOwnedBy(replacement, incoming.owner, role);
+    if (current.databaseExists) this.assertOwnedBy(database, current.owner, role);
+    if (kept.databaseExists) this.assertOwnedBy(keepAs, kept.owner, role);
+    if (current.databaseExists && kept.databaseExists) {
+      await this.pool.query(`DROP DATABASE ${escapeIdentifier(database)} WITH (FORCE)`);
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY($1) AND pid <> pg_backend_pid()`,
+        [[database, replacement]],
+      );
+      await client.query('BEGIN');
+      if (current.databaseExists && !kept.databaseExists) {
+        await client.query(
+          `ALTER DATABASE ${escapeIdentifier(database)} RENAME TO ${escapeIdentifier(keepAs)}`,
+        );
+      }
+      await client.query(
+        `ALTER DATABASE ${escapeIdentifier(replacement)} RENAME TO ${escapeIdentifier(database)}`,
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** A connection to the instance's own database as the instance's own role. */

@@ -97,6 +97,12 @@ export class PlatformStateMetrics {
     gauge('backups_failed_last_24h', 'Backups that ended failed within the last 24 hours', [], async (g) =>
       g.set(await this.state.failedBackupsWithin(24)),
     );
+    gauge(
+      'backup_verifications_failed_last_24h',
+      'Completed backups whose test restore (scratch database, sanity query) failed within the last 24 hours',
+      [],
+      async (g) => g.set(await this.state.failedVerificationsWithin(24)),
+    );
     gauge('lifecycle_queue_jobs', 'Lifecycle queue jobs by state', ['state'], async (g) => {
       const counts = await this.queue.queue.getJobCounts(...QUEUE_STATES);
       for (const state of QUEUE_STATES) g.set({ state }, counts[state] ?? 0);

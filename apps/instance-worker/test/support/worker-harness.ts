@@ -41,7 +41,9 @@ export function workerEnv(runId: string, overrides: Record<string, string> = {})
     PROVISION_HEALTH_TIMEOUT_MS: '8000',
     INSTANCE_PURGE_AFTER_SECONDS: '0',
     BACKUP_DIR: join(tmpdir(), `saasodoo-backups-${runId}`),
-    BACKUP_RETENTION_COUNT: '2',
+    MANUAL_BACKUPS_KEEP: '2',
+    // Tests that want scheduled backups turn them on; others must not get one in the middle of a run.
+    BACKUP_SCHEDULE: 'off',
     QUEUE_LOCK_DURATION_MS: '3000',
     QUEUE_STALLED_INTERVAL_MS: '1500',
     ODOO_STOP_TIMEOUT_SECONDS: '2',
@@ -454,6 +456,15 @@ export class LifecycleTestKit {
         [`sotest\\_${this.runId}\\_%`],
       );
       for (const { datname } of rows) await adminSql(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      // Other databases an instance role owns (a test restore's bkverify_*, a restore's rst_*/old_*) would keep
+      // its role from being dropped.
+      const roles = this.instanceIds.map((id) => `odoo_${id.replace(/-/g, '')}`);
+      const owned = await client.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = ANY($1)`,
+        [roles],
+      );
+      for (const { datname } of owned.rows)
+        await adminSql(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       for (const id of this.instanceIds) {
         await adminSql(`DROP ROLE IF EXISTS "odoo_${id.replace(/-/g, '')}"`);
       }

@@ -1,0 +1,15 @@
+/**
+ * Backups (issue #15). `scheduled`: daily, kept by grandfather-father-son retention; `manual`: asked for by the
+ * customer (capped per day, the newest N kept); `pre_restore` / `pre_upgrade`: the safety copy a restore or an
+ * upgrade takes first (kept 7 days); `final`: taken at termination, kept until the purge.
+ */
+export const BACKUP_KINDS = ['scheduled', 'manual', 'pre_restore', 'pre_upgrade', 'final'] as const;
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+
+/** `completed` only once every file was re-read and matched its sha256. */
+export const BACKUP_STATUSES = ['running', 'completed', 'failed'] as const;
+export type BackupStatus = (typeof BACKUP_STATUSES)[number];
+
+/** The test restore into a scratch database: `passed` (sanity query passed) or `failed`; null until it ran. */
+export const BACKUP_VERIFICATIONS = ['passed', 'failed'] as const;
+export type BackupVerification = (typeof BACKUP_VERIFICATIONS)[number];
