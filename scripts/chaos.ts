@@ -37,7 +37,7 @@ import { ChaosRow, FaultInjector, FaultName, jitter } from './chaos/faults';
 import { KillBillPushSender, notificationBodies, sha256 } from './chaos/notifications';
 import { BackupVolume, PrivatePostgres, PrivateRedis } from './chaos/private-deps';
 import { shuffle } from './bench-load';
-import { ChaosInstance, ChaosWorkload } from './chaos/workload';
+import { ChaosCustomer, ChaosInstance, ChaosWorkload } from './chaos/workload';
 
 const short = process.argv.includes('--short');
 const settings = {
@@ -59,8 +59,10 @@ const db = {
 };
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
+const startedAt = Date.now();
+
 function log(line: string): void {
-  process.stdout.write(`chaos: ${line}\n`);
+  process.stdout.write(`chaos [${((Date.now() - startedAt) / 1000).toFixed(0)} s]: ${line}\n`);
 }
 
 function table(rows: ChaosRow[]): string {
@@ -84,18 +86,16 @@ function table(rows: ChaosRow[]): string {
   ].join('\n');
 }
 
-async function signUp(client: ChaosClient, platform: HostPlatform, internalToken: string): Promise<string> {
-  const email = uniqueEmail('chaos');
+/** A customer as a person makes one: register, the link in the verification mail, login, a tenant. */
+async function signUp(client: ChaosClient, inbox: MailInbox, index: number): Promise<ChaosCustomer> {
+  const email = uniqueEmail(`chaos${index}`);
   const password = strongPassword();
   const registered = await client.steady('user-service', 'POST', '/auth/register', {
-    body: { email, password, first_name: 'Chaos', last_name: 'Monkey', accept_terms: true },
+    body: { email, password, first_name: 'Chaos', last_name: `Customer ${index}`, accept_terms: true },
   });
-  if (registered.status !== 201) throw new Error(`register: ${registered.status}`);
-  const mail = await new MailInbox(platform.printed('Mail inbox')).waitFor(
-    email,
-    /confirm your email/i,
-    30_000,
-  );
+  if (registered.status !== 201)
+    throw new Error(`register: ${registered.status} ${JSON.stringify(registered.body)}`);
+  const mail = await inbox.waitFor(email, /confirm your email/i, 60_000);
   await client.steady('user-service', 'POST', '/auth/verify-email', {
     body: { token: linkInMail(mail, '/verify-email').token },
   });
@@ -107,18 +107,14 @@ async function signUp(client: ChaosClient, platform: HostPlatform, internalToken
       body: { email, password },
     },
   );
-  client.token = login.body.tokens.access_token;
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+  const token = login.body.tokens.access_token;
   const tenant = await client.steady<{ id: string }>('tenant-service', 'POST', '/api/v1/tenants', {
-    body: { name: `Chaos ${runId}`, subdomain: `chaos-${runId}` },
+    token,
+    body: { name: `Chaos ${runId} ${index}`, subdomain: `chaos-${runId}-${index}` },
   });
   if (tenant.status !== 201) throw new Error(`tenant: ${tenant.status} ${JSON.stringify(tenant.body)}`);
-  // Ten instances need more than the starter plan: set it as billing would (plans are not self-service).
-  const plan = await client.steady('tenant-service', 'PUT', `/internal/tenants/${tenant.body.id}/plan`, {
-    internal: true,
-    body: { plan: 'professional', actor: 'chaos' },
-  });
-  if (plan.status !== 200 || !internalToken) throw new Error(`plan: ${plan.status}`);
-  return tenant.body.id;
+  return { token, tenantId: tenant.body.id };
 }
 
 async function killBillAccounts(url: string, apiKey: string, apiSecret: string): Promise<string[]> {
@@ -168,7 +164,7 @@ async function main(): Promise<number> {
   const kbSecret = randomBytes(16).toString('hex');
   let platform: HostPlatform | undefined;
   let instances: ChaosInstance[] = [];
-  let tenantId = '';
+  let customers: ChaosCustomer[] = [];
   const rows: ChaosRow[] = [];
   try {
     log(
@@ -208,22 +204,39 @@ async function main(): Promise<number> {
         INSTANCE_PURGE_AFTER_SECONDS: '0',
         ACCESS_TOKEN_TTL_SECONDS: '3600',
         LOG_LEVEL: 'info',
+        // Every customer registers and logs in from 127.0.0.1.
+        RATE_LIMIT_REGISTER_PER_IP: '1000',
+        RATE_LIMIT_LOGIN_PER_IP: '1000',
+        RATE_LIMIT_EMAIL_PER_IP: '1000',
       },
     });
     await platform.start();
     const client = new ChaosClient(platform, internalToken);
-    tenantId = await signUp(client, platform, internalToken);
+    const inbox = new MailInbox(platform.printed('Mail inbox'));
+    customers = await Promise.all(
+      Array.from({ length: settings.instances }, (_, i) => signUp(client, inbox, i)),
+    );
+    const [first] = customers;
+    if (!first) throw new Error('no customer');
+    client.token = first.token;
     const accounts = await killBillAccounts(kbUrl, kbKey, kbSecret);
-    log(`platform up, tenant ${tenantId}, ${accounts.length} Kill Bill accounts`);
+    log(
+      `platform up: ${customers.length} customers with a tenant each, ${accounts.length} Kill Bill accounts`,
+    );
 
     const bodies = notificationBodies(accounts, settings.notifications);
     const webhook = `${platform.url('billing-service')}/api/billing/webhooks/killbill?token=${webhookSecret}`;
     const sender = new KillBillPushSender(webhook, bodies, 4, settings.senderDurationMs);
     const probes = new Set<string>();
     const progress = async (): Promise<boolean> => {
-      const listed = await client.call('instance-service', 'GET', `/api/v1/instances?tenant_id=${tenantId}`, {
-        timeoutMs: 5000,
-      });
+      const listed = await client.call(
+        'instance-service',
+        'GET',
+        `/api/v1/instances?tenant_id=${first.tenantId}`,
+        {
+          timeoutMs: 5000,
+        },
+      );
       if (listed?.status !== 200) return false;
       const probe = JSON.stringify({
         eventType: 'TAG_CREATION',
@@ -272,7 +285,7 @@ async function main(): Promise<number> {
 
     const workload = new ChaosWorkload(
       client,
-      tenantId,
+      customers,
       runId,
       db.instance,
       settings.stepTimeoutMs,
@@ -298,7 +311,7 @@ async function main(): Promise<number> {
     const killed = faults.filter((f) => f.startsWith('SIGKILL')).length;
 
     const sending = sender.run();
-    const working = workload.run(settings.instances).then(
+    const working = workload.run().then(
       () => null,
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
@@ -324,7 +337,8 @@ async function main(): Promise<number> {
       pass: !workloadError,
     });
 
-    const checks = new EndStateChecks(client, instances, tenantId, db, volume.dir);
+    log('workload and faults done; checking the end state');
+    const checks = new EndStateChecks(client, instances, db, volume.dir, settings.instances);
     rows.push(await checks.converged(workloadError ? 10_000 : 180_000));
     rows.push(await checks.acceptedRequestsHaveEffect());
     rows.push(
@@ -345,26 +359,18 @@ async function main(): Promise<number> {
     rows.push(await checks.backups());
     rows.push(checks.processes(killed));
 
+    log('end state checked; terminating every instance');
     // Teardown through the API: every instance terminated and purged leaves nothing at all.
     for (const instance of instances.filter((i) => i.expected.status !== 'terminated')) {
       await client.steady('instance-service', 'POST', `/api/v1/instances/${instance.id}/actions`, {
         body: { action: 'terminate', parameters: {} },
+        token: instance.token,
       });
       instance.expected.status = 'terminated';
     }
-    await waitFor(
-      'every instance purged',
-      async () =>
-        (await docker.listContainers({ all: true, filters: { label: [`saasodoo.tenant.id=${tenantId}`] } }))
-          .length === 0 &&
-        (
-          await adminQuery<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'odoo\\_%' AND rolname <> 'odoo_provisioner'`,
-          )
-        )[0]?.n === 0,
-      120_000,
-      1000,
-    ).catch(() => undefined);
+    await waitFor('every instance purged', async () => (await checks.leftovers()) === 0, 120_000, 1000).catch(
+      () => undefined,
+    );
     rows.push(await checks.noOrphans('teardown: all terminated, nothing left', []));
   } catch (error) {
     rows.push({
@@ -376,10 +382,10 @@ async function main(): Promise<number> {
     });
   } finally {
     try {
-      if (instances.length || tenantId) {
+      if (instances.length || customers.length) {
         await removeInstanceResources(
           instances.map((i) => ({ id: i.id, database_name: i.databaseName })),
-          tenantId ? [tenantId] : [],
+          customers.map((c) => c.tenantId),
         ).catch(() => undefined);
       }
       await platform?.dispose();
@@ -395,7 +401,9 @@ async function main(): Promise<number> {
       rmSync(scratch, { recursive: true, force: true });
     }
   }
-  process.stdout.write(`\nchaos ${short ? '--short ' : ''}run ${runId}\n${table(rows)}\n`);
+  process.stdout.write(
+    `\nchaos ${short ? '--short ' : ''}run ${runId} (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)\n${table(rows)}\n`,
+  );
   const failed = rows.filter((r) => !r.pass).length;
   process.stdout.write(failed ? `\nchaos: ${failed} check(s) FAILED\n` : '\nchaos: every check passed\n');
   return failed ? 1 : 0;

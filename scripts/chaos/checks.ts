@@ -40,9 +40,9 @@ export class EndStateChecks {
   constructor(
     private readonly client: ChaosClient,
     private readonly instances: ChaosInstance[],
-    private readonly tenantId: string,
     private readonly db: { instance: string; billing: string; platform: string[] },
     private readonly backupDir: string,
+    private readonly expectedCount: number,
   ) {}
 
   private get live(): ChaosInstance[] {
@@ -58,7 +58,7 @@ export class EndStateChecks {
             status: string;
             desired_state: string;
             odoo_version: string;
-          }>('instance-service', 'GET', `/api/v1/instances/${instance.id}`);
+          }>('instance-service', 'GET', `/api/v1/instances/${instance.id}`, { token: instance.token });
           const ok =
             reply?.status === 200 &&
             reply.body.status === instance.expected.status &&
@@ -70,6 +70,12 @@ export class EndStateChecks {
             text: `#${instance.index} ${reply?.body.status ?? '?'}/${reply?.body.desired_state ?? '?'}`,
           };
         }),
+      );
+    if (this.instances.length !== this.expectedCount)
+      return row(
+        'end: instances converged',
+        false,
+        `${this.instances.length} of ${this.expectedCount} instances created`,
       );
     try {
       await waitFor(
@@ -110,12 +116,20 @@ export class EndStateChecks {
         continue;
       }
       const job = request.jobId ?? '';
-      const effect =
+      // A backup's own row, or, once its instance was terminated and purged (which removes its backups), the
+      // transitions its job recorded.
+      const backupRow =
         request.action === 'backup'
           ? await adminQuery<{ n: number }>(
               `SELECT count(*)::int AS n FROM instance_backups WHERE job_id = '${job}' AND status IN ('completed', 'failed')`,
               this.db.instance,
             )
+          : [];
+      const purged =
+        this.instances.find((i) => i.id === request.instanceId)?.expected.status === 'terminated';
+      const effect =
+        request.action === 'backup' && !purged
+          ? backupRow
           : await adminQuery<{ n: number }>(
               `SELECT count(*)::int AS n FROM instance_events
                 WHERE instance_id = '${request.instanceId}' AND job_id = '${job}' AND from_status IS DISTINCT FROM to_status`,
@@ -212,25 +226,48 @@ export class EndStateChecks {
     );
   }
 
+  /** Containers and Odoo roles of this run's instances still there (0 once all are purged). */
+  async leftovers(): Promise<number> {
+    let n = 0;
+    for (const instance of this.instances) {
+      n += (
+        await docker.listContainers({
+          all: true,
+          filters: { label: [`saasodoo.instance.id=${instance.id}`] },
+        })
+      ).length;
+    }
+    const roles = await adminQuery<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_roles WHERE rolname LIKE 'odoo\\_%' AND rolname <> 'odoo_provisioner'`,
+    );
+    return n + (roles[0]?.n ?? 0);
+  }
+
   /** Nothing of this run exists that no live instance owns. */
   async noOrphans(name: string, live: ChaosInstance[]): Promise<ChaosRow> {
     const liveIds = new Set(live.map((i) => i.id));
-    const allIds = this.instances.map((i) => i.id);
-    const containers = (
-      await docker.listContainers({ all: true, filters: { label: [`saasodoo.tenant.id=${this.tenantId}`] } })
-    ).filter(
-      (c) => !liveIds.has(c.Labels['saasodoo.instance.id'] ?? '') || c.Labels['saasodoo.oneshot.instance'],
-    );
+    let containers = 0;
     let volumes = 0;
-    for (const id of allIds.filter((i) => !liveIds.has(i))) {
+    let strayNetworks = 0;
+    let networks = 0;
+    for (const tenantId of new Set(this.instances.map((i) => i.tenantId))) {
+      containers += (
+        await docker.listContainers({ all: true, filters: { label: [`saasodoo.tenant.id=${tenantId}`] } })
+      ).filter(
+        (c) => !liveIds.has(c.Labels['saasodoo.instance.id'] ?? '') || c.Labels['saasodoo.oneshot.instance'],
+      ).length;
+      const found = (await docker.listNetworks({ filters: { label: [`saasodoo.tenant.id=${tenantId}`] } }))
+        .length;
+      const wanted = live.some((i) => i.tenantId === tenantId) ? 1 : 0;
+      networks += found;
+      strayNetworks += Math.abs(found - wanted);
+    }
+    for (const instance of this.instances.filter((i) => !liveIds.has(i.id))) {
       volumes += (
-        (await docker.listVolumes({ filters: { label: [`saasodoo.instance.id=${id}`] } })).Volumes ?? []
+        (await docker.listVolumes({ filters: { label: [`saasodoo.instance.id=${instance.id}`] } })).Volumes ??
+        []
       ).length;
     }
-    const networks = await docker.listNetworks({
-      filters: { label: [`saasodoo.tenant.id=${this.tenantId}`] },
-    });
-    const expectedNetworks = live.length ? 1 : 0;
     const platformDbs = [...this.db.platform, 'postgres', 'template0', 'template1']
       .map((d) => `'${d}'`)
       .join(',');
@@ -243,21 +280,21 @@ export class EndStateChecks {
     );
     const strayRoles = roles.filter((r) => !live.some((i) => roleOf(i.id) === r.rolname));
     const pass =
-      containers.length === 0 &&
+      containers === 0 &&
       volumes === 0 &&
-      networks.length === expectedNetworks &&
+      strayNetworks === 0 &&
       strayDbs.length === 0 &&
       strayRoles.length === 0;
     return row(
       name,
       pass,
-      `orphans: ${containers.length} containers, ${volumes} volumes, ${networks.length - expectedNetworks} networks, ${strayDbs.length} databases${strayDbs.length ? ` (${strayDbs.map((d) => d.datname).join(', ')})` : ''}, ${strayRoles.length} roles (${live.length} live instances, ${networks.length} tenant network)`,
+      `orphans: ${containers} containers, ${volumes} volumes, ${strayNetworks} networks, ${strayDbs.length} databases${strayDbs.length ? ` (${strayDbs.map((d) => d.datname).join(', ')})` : ''}, ${strayRoles.length} roles (${live.length} live instances, ${networks} tenant networks)`,
     );
   }
 
   /** Completed backups have both files with their recorded checksum; failed ones left no file; nothing else on disk. */
   async backups(): Promise<ChaosRow> {
-    const ids = this.instances.map((i) => `'${i.id}'`).join(',');
+    const ids = this.instances.map((i) => `'${i.id}'`).join(',') || 'NULL';
     const rows = await adminQuery<{
       id: string;
       instance_id: string;

@@ -42,14 +42,15 @@ export class ChaosClient {
     app: HostModeApp,
     method: string,
     path: string,
-    options: { body?: unknown; internal?: boolean; timeoutMs?: number } = {},
+    options: { body?: unknown; internal?: boolean; timeoutMs?: number; token?: string } = {},
   ): Promise<Reply<T> | null> {
+    const token = options.token ?? this.token;
     try {
       const res = await fetch(`${this.platform.url(app)}${path}`, {
         method,
         headers: {
           ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(this.token && !options.internal ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(token && !options.internal ? { authorization: `Bearer ${token}` } : {}),
           ...(options.internal ? { 'x-internal-token': this.internalToken } : {}),
         },
         body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
@@ -73,7 +74,7 @@ export class ChaosClient {
     app: HostModeApp,
     method: string,
     path: string,
-    options: { body?: unknown; internal?: boolean; timeoutMs?: number } = {},
+    options: { body?: unknown; internal?: boolean; timeoutMs?: number; token?: string } = {},
   ): Promise<Reply<T>> {
     const deadline = Date.now() + (options.timeoutMs ?? 180_000);
     for (let delay = 250; ; delay = Math.min(delay * 2, 3000)) {

@@ -2,8 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { adminQuery } from '@app/testing';
 import { ChaosClient, Reply } from './client';
 
+/** One customer of the run: each has its own account, tenant (starter plan: one instance) and trial. */
+export interface ChaosCustomer {
+  token: string;
+  tenantId: string;
+}
+
 export interface ChaosInstance {
   index: number;
+  tenantId: string;
+  token: string;
   id: string;
   databaseName: string;
   /** What the workload wants it to end as. */
@@ -42,7 +50,7 @@ export class ChaosWorkload {
 
   constructor(
     private readonly client: ChaosClient,
-    private readonly tenantId: string,
+    private readonly customers: ChaosCustomer[],
     private readonly runId: string,
     private readonly instanceDb: string,
     private readonly stepTimeoutMs: number,
@@ -50,9 +58,14 @@ export class ChaosWorkload {
     private readonly beforeFirstBackup: () => Promise<void>,
   ) {}
 
-  async run(count: number): Promise<void> {
-    const created = await Promise.all(Array.from({ length: count }, (_, i) => this.create(i)));
-    this.instances.push(...created);
+  async run(): Promise<void> {
+    const created = await Promise.all(
+      this.customers.map(async (customer, i) => {
+        const instance = await this.create(i, customer);
+        this.instances.push(instance);
+        return instance;
+      }),
+    );
     await Promise.all(created.map((instance) => this.lifecycle(instance)));
     const [upgraded] = created;
     const terminated = created.slice(-2);
@@ -62,10 +75,10 @@ export class ChaosWorkload {
     ]);
   }
 
-  private async create(index: number): Promise<ChaosInstance> {
+  private async create(index: number, customer: ChaosCustomer): Promise<ChaosInstance> {
     const databaseName = `ch_${this.runId}_${index}`;
     const body = {
-      tenant_id: this.tenantId,
+      tenant_id: customer.tenantId,
       name: `Chaos ${index}`,
       odoo_version: '17.0',
       instance_type: 'development',
@@ -84,16 +97,17 @@ export class ChaosWorkload {
     while (Date.now() < deadline) {
       const reply = await this.client.call<{ id: string }>('instance-service', 'POST', '/api/v1/instances/', {
         body,
+        token: customer.token,
       });
       if (reply?.status === 201) {
         this.client.record({ what: 'create', instanceId: reply.body.id });
-        return this.track(index, reply.body.id, databaseName);
+        return this.track(index, customer, reply.body.id, databaseName);
       }
       if (reply && reply.status === 409 && ambiguous) {
         const existing = await this.findByDatabase(databaseName);
-        if (existing) return this.track(index, existing, databaseName);
+        if (existing) return this.track(index, customer, existing, databaseName);
       }
-      if (reply && reply.status < 500 && reply.status !== 409)
+      if (reply && reply.status < 500 && (reply.status !== 409 || !ambiguous))
         throw new Error(`create ${index}: ${reply.status} ${JSON.stringify(reply.body)}`);
       ambiguous = ambiguous || !reply || reply.status >= 500;
       await sleep(1000);
@@ -101,8 +115,8 @@ export class ChaosWorkload {
     throw new Error(`create ${index}: not accepted in time`);
   }
 
-  private track(index: number, id: string, databaseName: string): ChaosInstance {
-    return { index, id, databaseName, expected: { status: 'running', version: '17.0' } };
+  private track(index: number, customer: ChaosCustomer, id: string, databaseName: string): ChaosInstance {
+    return { index, ...customer, id, databaseName, expected: { status: 'running', version: '17.0' } };
   }
 
   private async findByDatabase(databaseName: string): Promise<string | null> {
@@ -176,9 +190,7 @@ export class ChaosWorkload {
         'instance-service',
         'POST',
         `/api/v1/instances/${instance.id}/actions`,
-        {
-          body: { action, parameters },
-        },
+        { body: { action, parameters }, token: instance.token },
       );
       if (reply?.status === 202) {
         jobId = reply.body.job_id;
@@ -201,6 +213,7 @@ export class ChaosWorkload {
       'instance-service',
       'GET',
       `/api/v1/instances/${instance.id}`,
+      { token: instance.token },
     );
     return reply?.status === 200 ? reply.body : null;
   }
@@ -224,9 +237,7 @@ export class ChaosWorkload {
             'instance-service',
             'POST',
             `/api/v1/instances/${instance.id}/actions`,
-            {
-              body: { action: retry, parameters },
-            },
+            { body: { action: retry, parameters }, token: instance.token },
           );
           if (again?.status === 202)
             this.client.record({
