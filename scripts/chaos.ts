@@ -333,7 +333,7 @@ async function main(): Promise<number> {
       recovery: null,
       checked: workloadError
         ? `FAILED: ${workloadError}`
-        : `${instances.length} created at once; each stopped, backed up, restored, started; 1 upgraded, 2 terminated; ${sender.stats.sent} pushes (${sender.stats.failedAttempts} failed attempts retried); ${client.elapsed().toFixed(0)} s`,
+        : `${instances.length} created at once; each stopped, backed up, restored, started; 1 upgraded, 2 terminated; ${sender.stats.sent} pushes (${sender.stats.failedAttempts} failed attempts retried); ${client.elapsed().toFixed(0)} s; ${workload.nudges.length ? `customer had to retry: ${workload.nudges.join('; ')}` : 'no instance needed a customer retry'}`,
       pass: !workloadError,
     });
 

@@ -46,6 +46,8 @@ const TRANSITIONAL = new Set([
  */
 export class ChaosWorkload {
   readonly instances: ChaosInstance[] = [];
+  /** Instances the customer had to act on again because a fault left them in `error`. */
+  readonly nudges: string[] = [];
   private backupStarted?: Promise<void>;
 
   constructor(
@@ -233,26 +235,51 @@ export class ChaosWorkload {
         errorSince ??= Date.now();
         if (Date.now() - errorSince > 20_000) {
           errorSince = null;
-          const again = await this.client.call<{ job_id: string }>(
-            'instance-service',
-            'POST',
-            `/api/v1/instances/${instance.id}/actions`,
-            { body: { action: retry, parameters }, token: instance.token },
-          );
-          if (again?.status === 202)
-            this.client.record({
-              what: 'action',
-              instanceId: instance.id,
-              action: retry,
-              jobId: again.body.job_id,
-              parameters,
-            });
+          await this.nudge(instance, view, retry, target, parameters);
         }
       } else if (view && !TRANSITIONAL.has(view.status)) {
         errorSince = null;
       }
       return false;
     });
+  }
+
+  /**
+   * What a customer does with an instance left in `error`: asks again for what it wanted, or, when that is not
+   * allowed in `error`, starts (or stops) it. Each nudge is listed in the table: the platform did not converge
+   * by itself.
+   */
+  private async nudge(
+    instance: ChaosInstance,
+    view: InstanceView & { status_reason?: string | null; error_message?: string | null },
+    retry: string,
+    target: string,
+    parameters: Record<string, unknown>,
+  ): Promise<void> {
+    const attempts: [string, Record<string, unknown>][] = [[retry, parameters]];
+    if (target === 'running' || target === 'stopped')
+      attempts.push([target === 'running' ? 'start' : 'stop', {}]);
+    for (const [action, params] of attempts) {
+      const again = await this.client.call<{ job_id: string }>(
+        'instance-service',
+        'POST',
+        `/api/v1/instances/${instance.id}/actions`,
+        { body: { action, parameters: params }, token: instance.token },
+      );
+      if (again?.status === 202) {
+        this.client.record({
+          what: 'action',
+          instanceId: instance.id,
+          action,
+          jobId: again.body.job_id,
+          parameters: params,
+        });
+        this.nudges.push(
+          `#${instance.index} in error during ${retry} (${(view.error_message ?? view.status_reason ?? '?').slice(0, 120)}): customer sent ${action}`,
+        );
+        return;
+      }
+    }
   }
 
   private async waitFor<T>(
