@@ -293,7 +293,7 @@ export class EndStateChecks {
   }
 
   /** Completed backups have both files with their recorded checksum; failed ones left no file; nothing else on disk. */
-  async backups(): Promise<ChaosRow> {
+  async backups(enospcFailures: string[]): Promise<ChaosRow> {
     const ids = this.instances.map((i) => `'${i.id}'`).join(',') || 'NULL';
     const rows = await adminQuery<{
       id: string;
@@ -342,11 +342,18 @@ export class EndStateChecks {
           problems.push(`stray backup folder ${instance.id}/${entry}`);
       }
     }
-    const enospc = failed.filter((b) => /ENOSPC|no space/i.test(b.error ?? '')).length;
+    // What became of the backups that failed on the full disk: a retried job rewrites its own backup.
+    const fate = enospcFailures.map((id) => rows.find((r) => r.id === id)?.status ?? 'purged');
+    const enospc = `${enospcFailures.length} failed on ENOSPC, since then: ${['completed', 'failed', 'purged']
+      .map(
+        (s) =>
+          `${fate.filter((f) => f === s).length} ${s === 'completed' ? 'completed by their job retry' : s === 'purged' ? 'purged with their instance' : 'still failed'}`,
+      )
+      .join(', ')}`;
     return row(
       'end: backups completed+checksummed or honestly failed',
       problems.length === 0 && completed.length > 0,
-      `${completed.length} completed (files re-read, sha256 and size match), ${failed.length} failed (${enospc} on ENOSPC, no files left), 0 half-written${problems.length ? `; PROBLEMS: ${problems.slice(0, 5).join('; ')}` : ''}`,
+      `${completed.length} completed (files re-read, sha256 and size match), ${failed.length} failed (no files left), none running or stray; ${enospc}${problems.length ? `; PROBLEMS: ${problems.slice(0, 5).join('; ')}` : ''}`,
     );
   }
 
