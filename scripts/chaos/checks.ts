@@ -312,6 +312,8 @@ export class EndStateChecks {
       this.db.instance,
     );
     const problems: string[] = [];
+    const verification = await this.verification(ids);
+    if (verification.problem) problems.push(verification.problem);
     const completed = rows.filter((r) => r.status === 'completed');
     const failed = rows.filter((r) => r.status === 'failed');
     for (const backup of completed) {
@@ -353,8 +355,37 @@ export class EndStateChecks {
     return row(
       'end: backups completed+checksummed or honestly failed',
       problems.length === 0 && completed.length > 0,
-      `${completed.length} completed (files re-read, sha256 and size match), ${failed.length} failed (no files left), none running or stray; ${enospc}${problems.length ? `; PROBLEMS: ${problems.slice(0, 5).join('; ')}` : ''}`,
+      `${completed.length} completed (files re-read, sha256 and size match), ${failed.length} failed (no files left), none running or stray; ${verification.text}; ${enospc}${problems.length ? `; PROBLEMS: ${problems.slice(0, 5).join('; ')}` : ''}`,
     );
+  }
+
+  /**
+   * Where backups are test-restored (the `verification` column, issue #15's verified backups): waits for every
+   * completed backup to have its result, and counts them. Without that column, says so.
+   */
+  private async verification(idList: string): Promise<{ text: string; problem?: string }> {
+    const column = await adminQuery<{ n: number }>(
+      `SELECT count(*)::int AS n FROM information_schema.columns
+        WHERE table_name = 'instance_backups' AND column_name = 'verification'`,
+      this.db.instance,
+    );
+    if (!column[0]?.n) return { text: 'test-restore verification not in this build' };
+    const query = () =>
+      adminQuery<{ verification: string | null; n: number }>(
+        `SELECT verification, count(*)::int AS n FROM instance_backups
+          WHERE instance_id IN (${idList}) AND status = 'completed' GROUP BY verification`,
+        this.db.instance,
+      );
+    await waitFor(
+      'every completed backup verified',
+      async () => !(await query()).some((r) => r.verification === null),
+      120_000,
+      1000,
+    ).catch(() => undefined);
+    const counts = await query();
+    const n = (v: string | null) => counts.find((r) => r.verification === v)?.n ?? 0;
+    const text = `${n('passed')} verified by a test restore, ${n('failed')} whose test restore failed (reported), ${n(null)} unverified`;
+    return n(null) ? { text, problem: `${n(null)} completed backups never verified` } : { text };
   }
 
   /** Only the killed processes restarted, once each, and no log shows an unhandled error. */
