@@ -127,12 +127,20 @@ export class EndStateChecks {
           : [];
       const purged =
         this.instances.find((i) => i.id === request.instanceId)?.expected.status === 'terminated';
+      // start/stop: the instance reached that status after the request (by this job, or by the reconciler's
+      // sweep that got there first, as after a dockerd restart).
+      const reached = request.action === 'start' ? 'running' : request.action === 'stop' ? 'stopped' : null;
       const effect =
         request.action === 'backup' && !purged
           ? backupRow
           : await adminQuery<{ n: number }>(
-              `SELECT count(*)::int AS n FROM instance_events
-                WHERE instance_id = '${request.instanceId}' AND job_id = '${job}' AND from_status IS DISTINCT FROM to_status`,
+              reached
+                ? `SELECT count(*)::int AS n FROM instance_events e
+                    WHERE e.instance_id = '${request.instanceId}' AND e.to_status = '${reached}'
+                      AND e.from_status IS DISTINCT FROM e.to_status
+                      AND e.id > (SELECT min(id) FROM instance_events WHERE job_id = '${job}')`
+                : `SELECT count(*)::int AS n FROM instance_events
+                    WHERE instance_id = '${request.instanceId}' AND job_id = '${job}' AND from_status IS DISTINCT FROM to_status`,
               this.db.instance,
             );
       if ((effect[0]?.n ?? 0) < 1) missing.push(`${request.action} ${request.instanceId} (job ${job})`);

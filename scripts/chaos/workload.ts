@@ -206,7 +206,7 @@ export class ChaosWorkload {
       await sleep(1000);
     }
     if (Date.now() >= deadline) throw new Error(`${action} ${instance.id}: not accepted in time`);
-    await this.waitStatus(instance, target, action === 'terminate' ? undefined : action, parameters);
+    await this.waitStatus(instance, target, action === 'terminate' ? undefined : action, parameters, jobId);
     return jobId;
   }
 
@@ -226,11 +226,12 @@ export class ChaosWorkload {
     target: string,
     retry?: string,
     parameters: Record<string, unknown> = {},
+    jobId: string | null = null,
   ): Promise<void> {
     let errorSince: number | null = null;
     await this.waitFor(instance, `status ${target}`, async () => {
       const view = await this.view(instance);
-      if (view?.status === target) return true;
+      if (view?.status === target && (await this.applied(instance, jobId))) return true;
       if (view?.status === 'error' && retry) {
         errorSince ??= Date.now();
         if (Date.now() - errorSince > 20_000) {
@@ -242,6 +243,21 @@ export class ChaosWorkload {
       }
       return false;
     });
+  }
+
+  /**
+   * The worker is done with what was asked (not merely: the status already matched before the job ran): no
+   * operation of that job pending, and the latest desired-state change applied.
+   */
+  private async applied(instance: ChaosInstance, jobId: string | null): Promise<boolean> {
+    if (!jobId) return true;
+    const rows = await adminQuery<{ pending: string | null; generation: number; applied: number }>(
+      `SELECT pending_operation->>'job_id' AS pending, generation, applied_generation AS applied
+         FROM instances WHERE id = '${instance.id}'`,
+      this.instanceDb,
+    );
+    const row = rows[0];
+    return !!row && row.pending !== jobId && row.applied >= row.generation;
   }
 
   /**
@@ -257,6 +273,7 @@ export class ChaosWorkload {
     parameters: Record<string, unknown>,
   ): Promise<void> {
     const attempts: [string, Record<string, unknown>][] = [[retry, parameters]];
+    const refusals: string[] = [];
     if (target === 'running' || target === 'stopped')
       attempts.push([target === 'running' ? 'start' : 'stop', {}]);
     for (const [action, params] of attempts) {
@@ -279,7 +296,12 @@ export class ChaosWorkload {
         );
         return;
       }
+      refusals.push(
+        `${action} → ${again?.status ?? 'no answer'} ${String((again?.body as { code?: string } | undefined)?.code ?? '')}`,
+      );
     }
+    const note = `#${instance.index} in error during ${retry}: customer's ${refusals.join(', ')}`;
+    if (!this.nudges.includes(note)) this.nudges.push(note);
   }
 
   private async waitFor<T>(
