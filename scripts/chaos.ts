@@ -165,7 +165,39 @@ async function main(): Promise<number> {
   let platform: HostPlatform | undefined;
   let instances: ChaosInstance[] = [];
   let customers: ChaosCustomer[] = [];
+  let workload: ChaosWorkload | undefined;
   const rows: ChaosRow[] = [];
+  let cleaned: Promise<void> | undefined;
+  /** Removes everything the run made; once, also on SIGINT/SIGTERM. */
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      try {
+        const made = instances.length ? instances : (workload?.instances ?? []);
+        if (made.length || customers.length) {
+          await removeInstanceResources(
+            made.map((i) => ({ id: i.id, database_name: i.databaseName })),
+            customers.map((c) => c.tenantId),
+          ).catch(() => undefined);
+        }
+        await platform?.dispose();
+        await docker
+          .getNetwork(`chaos-odoo-${runId}`)
+          .remove()
+          .catch(() => undefined);
+        await kb.stop().catch(() => undefined);
+        await redis.stop();
+        volume.unmount();
+        pg.drop();
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stdout.write(`chaos: ${signal}, removing what the run made\n`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     log(
       `run ${runId} (${short ? 'short' : 'full'}): private Postgres :${pg.port}, Redis :${redis.port}, backups on tmpfs ${volume.dir}`,
@@ -285,7 +317,7 @@ async function main(): Promise<number> {
       await diskFull;
     };
 
-    const workload = new ChaosWorkload(
+    workload = new ChaosWorkload(
       client,
       customers,
       runId,
@@ -383,25 +415,7 @@ async function main(): Promise<number> {
       pass: false,
     });
   } finally {
-    try {
-      if (instances.length || customers.length) {
-        await removeInstanceResources(
-          instances.map((i) => ({ id: i.id, database_name: i.databaseName })),
-          customers.map((c) => c.tenantId),
-        ).catch(() => undefined);
-      }
-      await platform?.dispose();
-      await docker
-        .getNetwork(`chaos-odoo-${runId}`)
-        .remove()
-        .catch(() => undefined);
-      await kb.stop().catch(() => undefined);
-      await redis.stop();
-      volume.unmount();
-      pg.drop();
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    await cleanup();
   }
   process.stdout.write(
     `\nchaos ${short ? '--short ' : ''}run ${runId} (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)\n${table(rows)}\n`,

@@ -246,18 +246,26 @@ export class ChaosWorkload {
   }
 
   /**
-   * The worker is done with what was asked (not merely: the status already matched before the job ran): no
-   * operation of that job pending, and the latest desired-state change applied.
+   * The worker is done with what was asked (not merely: the status already matched before the job ran).
    */
   private async applied(instance: ChaosInstance, jobId: string | null): Promise<boolean> {
     if (!jobId) return true;
-    const rows = await adminQuery<{ pending: string | null; generation: number; applied: number }>(
-      `SELECT pending_operation->>'job_id' AS pending, generation, applied_generation AS applied
+    // Operations (backup, restore, upgrade) end by clearing pending_operation and record their transitions;
+    // desired-state jobs (start, stop) end by raising applied_generation, even when nothing had to change.
+    const rows = await adminQuery<{
+      pending: string | null;
+      generation: number;
+      applied: number;
+      moved: number;
+    }>(
+      `SELECT pending_operation->>'job_id' AS pending, generation, applied_generation AS applied,
+              (SELECT count(*)::int FROM instance_events
+                WHERE job_id = '${jobId}' AND from_status IS DISTINCT FROM to_status) AS moved
          FROM instances WHERE id = '${instance.id}'`,
       this.instanceDb,
     );
     const row = rows[0];
-    return !!row && row.pending !== jobId && row.applied >= row.generation;
+    return !!row && row.pending !== jobId && (row.moved > 0 || row.applied >= row.generation);
   }
 
   /**
