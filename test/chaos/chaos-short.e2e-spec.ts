@@ -43,6 +43,8 @@ function tableRows(output: string): Map<string, [string, string]> {
 describe('npm run chaos -- --short (issue #15)', () => {
   it('survives one fault of each kind with nothing lost, and says so in one table', async () => {
     const { code, output } = await runChaos();
+    // The whole table and log, where a reader of a failed CI run can see every row.
+    if (code !== 0) process.stdout.write(`\n${output}\n`);
     const rows = tableRows(output);
     const expected = [
       'restart Postgres',
