@@ -1,12 +1,11 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { InstanceDataModule } from '@app/instance-data';
 import { MailModule } from '@app/mail';
 import { ServiceCoreModule } from '@app/platform';
 import { LifecycleQueueModule } from '@app/queue';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
-import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
-import { DockerHealthCheck } from './health/docker.health';
+import { DockerHealthCheck } from './health/placement.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
@@ -23,11 +22,8 @@ import { LifecycleMetrics } from './lifecycle/lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './lifecycle/odoo-database.provisioner';
 import { SparePool } from './lifecycle/spare-pool';
 import { PlatformStateMetrics } from './observability/platform-state.metrics';
+import { PlacementModule } from './placement/placement.module';
 import { TenantNetworks } from './lifecycle/tenant-networks';
-
-@Global()
-@Module({ providers: [dockerClientProvider, DockerRuntime], exports: [dockerClientProvider, DockerRuntime] })
-class DockerEngineModule {}
 
 @Module({
   providers: [
@@ -59,7 +55,7 @@ export class InstanceLifecycleModule {}
 
 @Module({
   imports: [
-    DockerEngineModule,
+    PlacementModule,
     ServiceCoreModule.forService({ envSchema, dataSource: dataSourceSpec, extraChecks: [DockerHealthCheck] }),
     InstanceDataModule,
     MailModule.forRoot(),

@@ -216,7 +216,7 @@ export class InstanceLifecycleService {
       const observed = await this.runtime.observe(row);
       if (observed.state === 'missing') return 'skipped';
       try {
-        await this.runtime.updateLimits(observed.id, row);
+        await this.runtime.updateLimits(observed.handle, row);
       } catch (error) {
         return this.onFailure(row.id, ctx, error, async (failure) => {
           await this.instances.patch(row.id, { lastError: `applying limits failed: ${failure}` });
@@ -358,7 +358,7 @@ export class InstanceLifecycleService {
           patch: { statusReason: 'stopping' },
         });
       }
-      await this.runtime.stop(observed.id);
+      await this.runtime.stop(observed.handle);
     }
     await this.move(row, final, ctx, {
       reason: target === 'suspended' ? 'suspended: container stopped, data kept' : 'stopped',
@@ -380,7 +380,7 @@ export class InstanceLifecycleService {
       });
     }
     const observed = await this.runtime.observe(row);
-    if (observed.state === 'running') await this.runtime.stop(observed.id);
+    if (observed.state === 'running') await this.runtime.stop(observed.handle);
     // The password is stored before anything is created: without it nothing exists to purge.
     const nothingCreated = row.dbPasswordEnc === null;
     const now = new Date();
@@ -424,7 +424,7 @@ export class InstanceLifecycleService {
     }
     const urls =
       observed.state === 'running' && row.startedAt !== null
-        ? await this.runtime.restartAndWait(row, observed.id)
+        ? await this.runtime.restartAndWait(row, observed.handle)
         : await this.startExisting(row);
     await this.move(row, 'running', ctx, {
       reason: 'restarted',
@@ -448,7 +448,7 @@ export class InstanceLifecycleService {
         patch: { statusReason: 'backing up' },
       });
     }
-    const backup = await this.backups.create(row, observed.id, {
+    const backup = await this.backups.create(row, observed.handle, {
       kind: 'manual',
       jobId: ctx.id,
       requestedBy: operation.requested_by,
@@ -522,12 +522,12 @@ export class InstanceLifecycleService {
     if (observed.state === 'missing') {
       throw new PermanentJobError('the container is missing: restore it first');
     }
-    const backup = await this.backups.create(row, observed.id, {
+    const backup = await this.backups.create(row, observed.handle, {
       kind: 'pre_upgrade',
       jobId: ctx.id,
       requestedBy: operation.requested_by,
     });
-    await this.runtime.stop(observed.id);
+    await this.runtime.stop(observed.handle);
     try {
       const password = await this.runtime.dbPassword(row);
       await this.runtime.runOdooOneShot(row, password, newImage, 'upgrade', ['--update=all']);
@@ -616,7 +616,7 @@ export class InstanceLifecycleService {
     await this.instances.patch(row.id, patch);
     Object.assign(row, patch);
     const containerId = await this.runtime.ensureContainer(row, password, image);
-    await this.runtime.copyDataIn(containerId, this.backups.filestoreTar(backup));
+    await this.runtime.copyDataIn(row, containerId, this.backups.filestoreTar(backup));
   }
 
   /** What the status is when no job is acting: follows the container, `suspended` while suspended. */

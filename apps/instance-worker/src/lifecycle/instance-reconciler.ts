@@ -4,10 +4,13 @@ import type { InstanceStatus } from '@app/contracts';
 import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { LifecycleQueue, parseLifecycleJobId } from '@app/queue';
 import type { Config } from '../config/env';
-import { DockerRuntime, type ContainerEvent } from '../docker/docker-runtime';
+import {
+  PLACEMENT_BACKEND,
+  type PlacementBackend,
+  type PlacementEvent,
+} from '../placement/placement-backend';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { InstanceLocks } from './instance-locks';
-import { memoryBytes, nanoCpus } from './instance-naming';
 import { InstanceRuntime } from './instance-runtime';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { TenantNetworks } from './tenant-networks';
@@ -41,7 +44,7 @@ export class InstanceReconciler {
     private readonly instances: InstancesRepository,
     private readonly runtime: InstanceRuntime,
     private readonly lifecycle: InstanceLifecycleService,
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly locks: InstanceLocks,
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
@@ -53,7 +56,7 @@ export class InstanceReconciler {
     if (this.abort) return;
     const abort = new AbortController();
     this.abort = abort;
-    this.eventsLoop = this.docker.events((event) => this.onDockerEvent(event), abort.signal, {
+    this.eventsLoop = this.placement.events((event) => this.onPlacementEvent(event), abort.signal, {
       since: new Date(Date.now() - 1000),
     });
     this.schedule();
@@ -111,15 +114,15 @@ export class InstanceReconciler {
     }, this.config.RECONCILE_INTERVAL_MS);
   }
 
-  private async onDockerEvent(event: ContainerEvent): Promise<void> {
+  private async onPlacementEvent(event: PlacementEvent): Promise<void> {
     const row = await this.instances.findById(event.instanceId);
     if (!row || row.purgedAt) return;
     // Events of an older container of the same instance (replaced by a recreate) are history.
-    if (row.containerId && row.containerId !== event.containerId) return;
+    if (row.containerId && row.containerId !== event.handle) return;
     await this.followContainer(
       row,
       ACTOR_DOCKER,
-      `docker ${event.action}${event.exitCode !== undefined ? ` (exit ${event.exitCode})` : ''}`,
+      `${this.placement.kind} ${event.action}${event.exitCode !== undefined ? ` (exit ${event.exitCode})` : ''}`,
     );
   }
 
@@ -232,7 +235,7 @@ export class InstanceReconciler {
         observed.state === 'running' &&
         (current.desiredState === 'suspended' || current.desiredState === 'terminated')
       ) {
-        await this.runtime.stop(observed.id);
+        await this.runtime.stop(observed.handle);
         this.metrics.reconciler.inc({ kind: 'stop_enforced' });
         this.logger.warn(
           `instance ${current.id}: container started while ${current.desiredState}; stopped again`,
@@ -251,12 +254,8 @@ export class InstanceReconciler {
         this.metrics.reconciler.inc({ kind: `drift_${expected}` });
       }
       if (observed.state === 'running') {
-        const host = observed.info.HostConfig;
-        if (
-          host.Memory !== memoryBytes(current.memoryLimit) ||
-          host.NanoCpus !== nanoCpus(current.cpuLimit)
-        ) {
-          await this.runtime.updateLimits(observed.id, current);
+        if (this.runtime.limitsDiffer(observed, current)) {
+          await this.runtime.updateLimits(observed.handle, current);
           this.metrics.reconciler.inc({ kind: 'limits_applied' });
         }
       }

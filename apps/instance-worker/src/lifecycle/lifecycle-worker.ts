@@ -9,7 +9,7 @@ import {
   type LifecycleJobHandler,
 } from '@app/queue';
 import type { Config } from '../config/env';
-import { DockerRuntime } from '../docker/docker-runtime';
+import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
 import { ContainerDbEndpoint } from './container-db-endpoint';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceReconciler } from './instance-reconciler';
@@ -38,7 +38,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(LIFECYCLE_JOB_HANDLERS) handlers: LifecycleJobHandler[],
     @Inject(APP_CONFIG) private readonly config: Config,
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly dbEndpoint: ContainerDbEndpoint,
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly backups: InstanceBackupsService,
@@ -95,7 +95,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     let delay = 500;
     while (!this.shutdown.signal.aborted) {
       try {
-        await this.docker.ping();
+        await this.placement.ping();
         await this.dbEndpoint.init();
         await this.provisioner.verify();
         await this.backups.ensureRootWritable();
@@ -132,7 +132,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     if (observed.state === 'missing') {
       return { ok: false, code: 'CONTAINER_MISSING', message: 'the instance has no container' };
     }
-    const logs = await this.runtime.logs(observed.id, lines);
-    return { ok: true, container_name: observed.info.Name.replace(/^\//, ''), lines, logs };
+    const logs = await this.runtime.logs(observed.handle, lines);
+    return { ok: true, container_name: observed.name, lines, logs };
   }
 }
