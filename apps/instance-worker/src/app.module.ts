@@ -20,6 +20,7 @@ import {
 import { LifecycleWorker } from './lifecycle/lifecycle-worker';
 import { LifecycleMetrics } from './lifecycle/lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './lifecycle/odoo-database.provisioner';
+import { PlacementNodesPublisher } from './lifecycle/placement-nodes.publisher';
 import { SparePool } from './lifecycle/spare-pool';
 import { PlatformStateMetrics } from './observability/platform-state.metrics';
 import { PlacementModule } from './placement/placement.module';
@@ -38,6 +39,7 @@ import { TenantNetworks } from './lifecycle/tenant-networks';
     InstanceLifecycleService,
     InstanceReconciler,
     InstanceUsageMeter,
+    PlacementNodesPublisher,
     ...LIFECYCLE_JOB_HANDLER_CLASSES,
     lifecycleJobHandlersProvider,
     LifecycleWorker,

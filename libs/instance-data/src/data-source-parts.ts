@@ -4,6 +4,7 @@ import { InstanceEntity } from './instance.entity';
 import { CreateInstanceTables1766000000000 } from './migrations/1766000000000-CreateInstanceTables';
 import { CreateOdooSpares1767000000000 } from './migrations/1767000000000-CreateOdooSpares';
 import { SuspensionSourcesAndUsage1768000000000 } from './migrations/1768000000000-SuspensionSourcesAndUsage';
+import { PlacementNodeAndUnschedulable1769000000000 } from './migrations/1769000000000-PlacementNodeAndUnschedulable';
 
 /** List these in `apps/{instance-service,instance-worker}/src/database/data-source.ts`. */
 export const INSTANCE_DATA_ENTITIES = [InstanceEntity, InstanceEventEntity, InstanceBackupEntity];
@@ -11,4 +12,5 @@ export const INSTANCE_DATA_MIGRATIONS = [
   CreateInstanceTables1766000000000,
   CreateOdooSpares1767000000000,
   SuspensionSourcesAndUsage1768000000000,
+  PlacementNodeAndUnschedulable1769000000000,
 ];

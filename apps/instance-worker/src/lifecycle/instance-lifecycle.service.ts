@@ -347,11 +347,12 @@ export class InstanceLifecycleService {
     const observed = await this.runtime.observe(row);
     const final: InstanceStatus =
       observed.state === 'missing' && target === 'stopped' ? 'container_missing' : target;
-    if (observed.state !== 'running' && row.status === final) {
+    if (observed.state !== 'running' && observed.state !== 'unschedulable' && row.status === final) {
       await this.instances.transition(row.id, { to: final, actor: ACTOR, appliedGeneration: intent });
       return 'skipped';
     }
-    if (observed.state === 'running') {
+    // An unschedulable instance still wants a node: scaling it down withdraws that.
+    if (observed.state === 'running' || observed.state === 'unschedulable') {
       if (row.status !== 'stopping') {
         row = await this.move(row, 'stopping', ctx, {
           reason: ctx.name,
@@ -380,7 +381,9 @@ export class InstanceLifecycleService {
       });
     }
     const observed = await this.runtime.observe(row);
-    if (observed.state === 'running') await this.runtime.stop(observed.handle);
+    if (observed.state === 'running' || observed.state === 'unschedulable') {
+      await this.runtime.stop(observed.handle);
+    }
     // The password is stored before anything is created: without it nothing exists to purge.
     const nothingCreated = row.dbPasswordEnc === null;
     const now = new Date();
@@ -623,6 +626,7 @@ export class InstanceLifecycleService {
   stableStatus(row: Pick<InstanceEntity, 'desiredState'>, observed: ObservedContainer): InstanceStatus {
     if (observed.state === 'running') return 'running';
     if (row.desiredState === 'suspended') return 'suspended';
+    if (observed.state === 'unschedulable') return 'unschedulable';
     return observed.state === 'stopped' ? 'stopped' : 'container_missing';
   }
 

@@ -19,7 +19,13 @@ const ACTOR_SWEEP = 'reconciler';
 const ACTOR_DOCKER = 'docker';
 
 /** Statuses that follow the container when no job is acting. Transitional ones belong to their job. */
-const OBSERVED_STATUSES: readonly InstanceStatus[] = ['running', 'stopped', 'suspended', 'container_missing'];
+const OBSERVED_STATUSES: readonly InstanceStatus[] = [
+  'running',
+  'stopped',
+  'suspended',
+  'container_missing',
+  'unschedulable',
+];
 
 /**
  * Converges what is recorded with what exists:
@@ -232,7 +238,7 @@ export class InstanceReconciler {
     await this.underLock(row.id, async (current) => {
       const observed = await this.runtime.observe(current);
       if (
-        observed.state === 'running' &&
+        (observed.state === 'running' || observed.state === 'unschedulable') &&
         (current.desiredState === 'suspended' || current.desiredState === 'terminated')
       ) {
         await this.runtime.stop(observed.handle);

@@ -14,6 +14,7 @@ import {
   INSTANCE_ID_LABEL,
   ONESHOT_LABEL,
   TENANT_LABEL,
+  httpHealthCommand,
   type InstanceSpec,
   type InstanceStorage,
 } from '../placement/instance-spec';
@@ -329,7 +330,7 @@ export class InstanceRuntime {
         network: names.network,
       },
       health: {
-        cmd: ['CMD-SHELL', 'wget -q -T 2 -O /dev/null http://127.0.0.1:8069/web/health || exit 1'],
+        cmd: httpHealthCommand(8069, '/web/health'),
         startPeriodMs: this.config.PROVISION_HEALTH_TIMEOUT_MS,
         intervalMs: 2_000,
         timeoutMs: 3_000,
@@ -417,12 +418,17 @@ export class InstanceRuntime {
     await this.placement.removeStorage(this.storage(instance));
   }
 
+  /** The instance's storage; on a swarm, the node chosen to hold a local volume is recorded on the row. */
   async ensureVolume(instance: InstanceEntity): Promise<void> {
-    await this.placement.ensureStorage(this.storage(instance), {
+    const { node } = await this.placement.ensureStorage(this.storage(instance), {
       [INSTANCE_ID_LABEL]: instance.id,
       [TENANT_LABEL]: instance.tenantId,
       'saasodoo.managed': 'true',
     });
+    if (node !== instance.placementNode) {
+      await this.instances.patch(instance.id, { placementNode: node });
+      instance.placementNode = node;
+    }
   }
 
   /** Container, volume, database and role, and the tenant network if nothing else uses it. */
@@ -469,11 +475,18 @@ export class InstanceRuntime {
   }
 
   /** A named volume per instance, or its directory under SHARED_STORAGE_PATH. */
-  storage(instance: Pick<InstanceEntity, 'id' | 'tenantId' | 'databaseName'>): InstanceStorage {
+  storage(
+    instance: Pick<InstanceEntity, 'id' | 'tenantId' | 'databaseName' | 'placementNode'>,
+  ): InstanceStorage {
     const shared = this.config.SHARED_STORAGE_PATH;
     return shared
       ? { kind: 'shared-path', hostPath: join(shared, 'instances', instance.id), mountPath: ODOO_DATA_PATH }
-      : { kind: 'local-volume', volume: this.names(instance).volume, mountPath: ODOO_DATA_PATH };
+      : {
+          kind: 'local-volume',
+          volume: this.names(instance).volume,
+          mountPath: ODOO_DATA_PATH,
+          node: instance.placementNode,
+        };
   }
 
   private dataRef(instance: InstanceEntity, handle: string) {

@@ -10,6 +10,7 @@ import {
 } from '@app/queue';
 import type { Config } from '../config/env';
 import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
+import { PlacementNodesPublisher } from './placement-nodes.publisher';
 import { ContainerDbEndpoint } from './container-db-endpoint';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceReconciler } from './instance-reconciler';
@@ -44,6 +45,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     private readonly backups: InstanceBackupsService,
     private readonly reconciler: InstanceReconciler,
     private readonly usage: InstanceUsageMeter,
+    private readonly nodes: PlacementNodesPublisher,
     private readonly runtime: InstanceRuntime,
     private readonly instances: InstancesRepository,
     private readonly metrics: LifecycleMetrics,
@@ -86,6 +88,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.consuming.set(0);
     await this.reconciler.stop();
     await this.usage.stop();
+    await this.nodes.stop();
     await this.spares.stop();
     await this.consumer.close(this.config.SHUTDOWN_TIMEOUT_MS);
     await this.responder.close();
@@ -117,6 +120,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     this.responder.start();
     this.reconciler.start();
     this.usage.start();
+    this.nodes.start();
     this.spares.start();
     this.started = true;
     this.metrics.consuming.set(1);

@@ -96,3 +96,17 @@ export interface JobSpec {
   /** After a clean exit, a tar archive of this path is returned as `collected`. */
   collectPath?: string;
 }
+
+/**
+ * A health check command for `http://127.0.0.1:<port><path>` that works whatever the image ships: wget,
+ * curl, python3, or a bare nc (busybox's static wget crashes on some swarm task networks).
+ */
+export function httpHealthCommand(port: number, path: string): string[] {
+  const url = `http://127.0.0.1:${port}${path}`;
+  return [
+    'CMD-SHELL',
+    `wget -q -T 2 -O /dev/null ${url} 2>/dev/null || curl -fsS -m 2 -o /dev/null ${url} 2>/dev/null || ` +
+      `python3 -c "import urllib.request as r; r.urlopen('${url}', timeout=2)" 2>/dev/null || ` +
+      `printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 ${port} 2>/dev/null | head -1 | grep -q ' 200 '`,
+  ];
+}

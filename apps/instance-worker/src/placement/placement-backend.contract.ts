@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { envSchema, type Config } from '../config/env';
-import { INSTANCE_ID_LABEL, TENANT_LABEL, type InstanceSpec, type JobSpec } from './instance-spec';
+import {
+  httpHealthCommand,
+  INSTANCE_ID_LABEL,
+  TENANT_LABEL,
+  type InstanceSpec,
+  type JobSpec,
+} from './instance-spec';
 import type { PlacementBackend, PlacementEvent } from './placement-backend';
 import { tarFiles } from './tar-entries';
 
@@ -73,7 +79,7 @@ export function fixture(): ContractFixture {
       network,
       route: { router: `sotest-${name}-${run}`, host: `${name}-${run}.test.invalid`, port: 8069, network },
       health: {
-        cmd: ['CMD-SHELL', 'wget -q -T 2 -O /dev/null http://127.0.0.1:8069/web/health || exit 1'],
+        cmd: httpHealthCommand(8069, '/web/health'),
         startPeriodMs: 60_000,
         intervalMs: 1_000,
         timeoutMs: 3_000,

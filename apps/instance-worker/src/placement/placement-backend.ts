@@ -127,7 +127,11 @@ export interface PlacementBackend {
   hostGateway(): Promise<string>;
 
   // ---- storage ----
-  ensureStorage(storage: InstanceStorage, labels: Record<string, string>): Promise<void>;
+  /**
+   * Makes the storage ready; for a local volume on a swarm, picks the node that will hold it (an existing
+   * `storage.node` is kept) and returns it, so instance and jobs are pinned there. Null on a single host.
+   */
+  ensureStorage(storage: InstanceStorage, labels: Record<string, string>): Promise<{ node: string | null }>;
   removeStorage(storage: InstanceStorage): Promise<void>;
   /** Bytes used per local volume name, where the engine can tell. */
   storageSizes(): Promise<Map<string, number>>;

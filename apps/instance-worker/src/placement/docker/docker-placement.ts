@@ -119,9 +119,13 @@ export class DockerPlacement implements PlacementBackend {
 
   // ---- storage ----
 
-  async ensureStorage(storage: InstanceStorage, labels: Record<string, string>): Promise<void> {
+  async ensureStorage(
+    storage: InstanceStorage,
+    labels: Record<string, string>,
+  ): Promise<{ node: string | null }> {
     if (storage.kind === 'local-volume') await this.docker.ensureVolume(storage.volume, labels);
-    else await mkdir(storage.hostPath, { recursive: true });
+    else await mkdir(storage.hostPath, { recursive: true, mode: 0o777 });
+    return { node: null };
   }
 
   async removeStorage(storage: InstanceStorage): Promise<void> {
