@@ -631,6 +631,17 @@ async function cleanup(platform: Platform | undefined, created: Created[]): Prom
     .remove()
     .catch(() => undefined);
   for (const c of created) {
+    if (SWARM) {
+      // Services first: their tasks would start the containers removed below again.
+      for (const label of [`saasodoo.instance.id=${c.id}`, `saasodoo.oneshot.instance=${c.id}`]) {
+        for (const service of await docker.listServices({ filters: { label: [label] } })) {
+          await docker
+            .getService(service.ID)
+            .remove()
+            .catch(() => undefined);
+        }
+      }
+    }
     for (const label of [`saasodoo.instance.id=${c.id}`, `saasodoo.oneshot.instance=${c.id}`]) {
       for (const info of await docker.listContainers({ all: true, filters: { label: [label] } })) {
         await docker

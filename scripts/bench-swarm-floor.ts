@@ -74,7 +74,7 @@ export async function swarmFloorRound(n: number, o: SwarmFloorOptions): Promise<
           },
           Resources: {
             Limits: { NanoCPUs: 500_000_000, MemoryBytes: 256 * MIB },
-            Reservations: { NanoCPUs: 125_000_000, MemoryBytes: 64 * MIB },
+            Reservations: { NanoCPUs: 50_000_000, MemoryBytes: 64 * MIB },
           },
           RestartPolicy: { Condition: 'any', Delay: 2_000 * MS },
           Networks: [{ Target: o.network, Aliases: [name] }],

@@ -62,8 +62,9 @@ function spareInitName(spareId: string): string {
 export type ObservedContainer = ObservedInstance;
 
 /**
- * What the scheduler sets aside for an instance: a quarter of its limits (Odoo idles far below its limit;
- * the limit caps a burst). Swarm places by these, so a node is not filled past what it can hold at rest.
+ * What the scheduler sets aside for an instance: a quarter of its memory limit and a tenth of its CPU limit
+ * (Odoo idles far below both; the limits cap a burst). Swarm places by these, so a node is not filled past
+ * what it can hold at rest.
  */
 function reservedMemory(limit: number): number {
   return Math.floor(limit / 4);
@@ -498,7 +499,7 @@ export class InstanceRuntime {
     const cpus = nanoCpus(instance.cpuLimit);
     return {
       limits: { memoryBytes: memory, nanoCpus: cpus, pids: this.config.ODOO_PIDS_LIMIT },
-      reservations: { memoryBytes: reservedMemory(memory), nanoCpus: Math.floor(cpus / 4) },
+      reservations: { memoryBytes: reservedMemory(memory), nanoCpus: Math.floor(cpus / 10) },
     };
   }
 

@@ -168,6 +168,15 @@ describe('swarm backend only', () => {
     await backend.removeStorage(pinned.storage);
   }, 180_000);
 
+  it('replaces an unused local bridge of the tenant network name with an overlay (shared engine)', async () => {
+    const name = `sotest_net_bridge_${f.run}`;
+    await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { 'saasodoo.test.run': f.run } });
+    expect(await backend.networkExists(name)).toBe(false);
+    await backend.ensureNetwork(name, { 'saasodoo.test.run': f.run });
+    expect(await docker.getNetwork(name).inspect()).toMatchObject({ Driver: 'overlay', Scope: 'swarm' });
+    expect(await backend.releaseNetwork(name)).toBe('removed');
+  }, 60_000);
+
   it('lists nodes with availability, labels and reserved against total capacity', async () => {
     const nodes = await backend.nodes();
     const self = nodes.find((n) => n.id === nodeId);

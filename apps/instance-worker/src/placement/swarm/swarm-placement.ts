@@ -74,13 +74,23 @@ export class SwarmPlacement implements PlacementBackend {
 
   // ---- networks ----
 
+  /** Only a swarm-scoped network counts: a local bridge of that name cannot carry services. */
   async networkExists(name: string): Promise<boolean> {
-    return (await this.docker.findNetwork(name)) !== null;
+    return (await this.docker.findNetwork(name))?.Scope === 'swarm';
   }
 
-  /** Attachable overlay (so the proxy's container can join it too), encrypted when configured. */
+  /**
+   * Attachable overlay (so the peers' containers can join it too), encrypted when configured. A local
+   * network of the same name (left by the Docker backend on this engine) is replaced when nothing uses it.
+   */
   async ensureNetwork(name: string, labels: Record<string, string>): Promise<void> {
-    if (await this.docker.findNetwork(name)) return;
+    const existing = await this.docker.findNetwork(name);
+    if (existing?.Scope === 'swarm') return;
+    if (existing && (await this.docker.removeNetworkIfUnused(name)) === 'in_use') {
+      throw new Error(
+        `network ${name} exists as a local ${existing.Driver} network in use; swarm needs an overlay`,
+      );
+    }
     try {
       await this.client.createNetwork({
         Name: name,
@@ -91,7 +101,7 @@ export class SwarmPlacement implements PlacementBackend {
         Options: this.config.SWARM_ENCRYPT_NETWORKS ? { encrypted: 'true' } : {},
       });
     } catch (error) {
-      if (statusCode(error) === 409 && (await this.docker.findNetwork(name))) return;
+      if (statusCode(error) === 409 && (await this.networkExists(name))) return;
       throw error;
     }
   }
@@ -199,7 +209,7 @@ export class SwarmPlacement implements PlacementBackend {
       throw new Error(`service ${spec.name} belongs to another instance`);
     }
     const wanted = instanceServiceSpec(spec, constraints, existing ? (replicasOf(existing) ? 1 : 0) : 0);
-    if (!(await this.docker.findNetwork(spec.network))) {
+    if (!(await this.networkExists(spec.network))) {
       throw new PlacementNotFoundError(`deploy ${spec.name}: network ${spec.network} not found`);
     }
     if (!existing) {
