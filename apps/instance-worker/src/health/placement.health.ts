@@ -10,6 +10,6 @@ export class DockerHealthCheck implements HealthCheck {
 
   async check() {
     const { version } = await this.placement.ping();
-    return { server_version: version, orchestrator: this.placement.kind };
+    return { server_version: version };
   }
 }
