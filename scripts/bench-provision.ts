@@ -846,12 +846,14 @@ function print(rows: Row[]): void {
       ),
     )}`,
   );
-  log(
-    `\nfor reference, the floor's containers on Docker's default bridge instead:\n${table(
-      ['N at once', 'p50', 'p99'],
-      rows.map((r) => [String(r.n), ms(percentile(r.bridgeFloor, 50)), ms(percentile(r.bridgeFloor, 99))]),
-    )}`,
-  );
+  if (!SWARM) {
+    log(
+      `\nfor reference, the floor's containers on Docker's default bridge instead:\n${table(
+        ['N at once', 'p50', 'p99'],
+        rows.map((r) => [String(r.n), ms(percentile(r.bridgeFloor, 50)), ms(percentile(r.bridgeFloor, 99))]),
+      )}`,
+    );
+  }
 }
 
 async function main(): Promise<void> {

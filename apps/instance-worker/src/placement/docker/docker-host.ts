@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { chmod, mkdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 
 /**
@@ -28,4 +29,13 @@ export async function bridgeGateway(docker: Docker): Promise<string> {
 /** `saasodoo.role=odoo` → `node.labels.saasodoo.role==odoo`. */
 export function nodeLabelConstraints(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([key, value]) => `node.labels.${key}==${value}`);
+}
+
+/**
+ * An instance's directory on shared storage: writable by the image's user, whatever its uid (mkdir's mode is
+ * cut by the umask, hence the chmod). Its parent stays the operator's.
+ */
+export async function ensureSharedDirectory(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  await chmod(path, 0o777);
 }

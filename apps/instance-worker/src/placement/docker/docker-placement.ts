@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { APP_CONFIG } from '@app/config';
@@ -20,7 +20,7 @@ import {
   type PlacementEvent,
   type ReadyOptions,
 } from '../placement-backend';
-import { bridgeGateway } from './docker-host';
+import { bridgeGateway, ensureSharedDirectory } from './docker-host';
 import {
   ContainerSpecMismatchError,
   DOCKER_CLIENT,
@@ -124,7 +124,7 @@ export class DockerPlacement implements PlacementBackend {
     labels: Record<string, string>,
   ): Promise<{ node: string | null }> {
     if (storage.kind === 'local-volume') await this.docker.ensureVolume(storage.volume, labels);
-    else await mkdir(storage.hostPath, { recursive: true, mode: 0o777 });
+    else await ensureSharedDirectory(storage.hostPath);
     return { node: null };
   }
 

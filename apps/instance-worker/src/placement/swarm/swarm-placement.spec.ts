@@ -1,4 +1,7 @@
 import type Docker from 'dockerode';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDockerClient, DockerRuntime } from '../docker/docker-runtime';
 import {
   cleanUp,
@@ -173,9 +176,37 @@ describe('swarm backend only', () => {
     await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { 'saasodoo.test.run': f.run } });
     expect(await backend.networkExists(name)).toBe(false);
     await backend.ensureNetwork(name, { 'saasodoo.test.run': f.run });
-    expect(await docker.getNetwork(name).inspect()).toMatchObject({ Driver: 'overlay', Scope: 'swarm' });
+    // Swarm-scoped now (a network not yet instantiated on this node may inspect without its driver name).
+    expect(await docker.getNetwork(name).inspect()).toMatchObject({ Scope: 'swarm' });
+    expect(await backend.networkExists(name)).toBe(true);
     expect(await backend.releaseNetwork(name)).toBe('removed');
   }, 60_000);
+
+  it('with shared storage: a bind mount under the shared path and no node pin (free to move)', async () => {
+    const hostPath = join(mkdtempSync(join(tmpdir(), 'sotest-shared-')), 'instances', f.run);
+    const spec = f.spec('shared', { storage: { kind: 'shared-path', hostPath, mountPath: '/var/lib/odoo' } });
+    expect(await backend.ensureStorage(spec.storage, spec.labels)).toEqual({ node: null });
+    const handle = await backend.deploy(spec);
+    const service = (await docker.getService(handle).inspect()) as {
+      Spec: {
+        TaskTemplate: {
+          Placement: { Constraints?: string[] };
+          ContainerSpec: { Mounts: { Type: string; Source: string }[] };
+        };
+      };
+    };
+    expect(service.Spec.TaskTemplate.Placement.Constraints ?? []).toEqual([]);
+    expect(service.Spec.TaskTemplate.ContainerSpec.Mounts).toEqual([
+      expect.objectContaining({ Type: 'bind', Source: hostPath }),
+    ]);
+    await backend.scale(handle, 1, 2);
+    await backend.waitReady(handle, { timeoutMs: 60_000 });
+    // The instance writes its data under the shared path (the stub makes sessions/ at boot).
+    expect(existsSync(join(hostPath, 'sessions'))).toBe(true);
+    await backend.remove(handle);
+    await backend.removeStorage(spec.storage);
+    expect(existsSync(hostPath)).toBe(false);
+  }, 120_000);
 
   it('lists nodes with availability, labels and reserved against total capacity', async () => {
     const nodes = await backend.nodes();

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Docker from 'dockerode';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG } from '@app/config';
 import type { Config } from '../../config/env';
-import { bridgeGateway } from '../docker/docker-host';
+import { bridgeGateway, ensureSharedDirectory } from '../docker/docker-host';
 import { DOCKER_CLIENT, DockerRuntime } from '../docker/docker-runtime';
 import { INSTANCE_ID_LABEL, type InstanceSpec, type InstanceStorage, type JobSpec } from '../instance-spec';
 import {
@@ -154,7 +154,7 @@ export class SwarmPlacement implements PlacementBackend {
     _labels: Record<string, string>,
   ): Promise<{ node: string | null }> {
     if (storage.kind === 'shared-path') {
-      await mkdir(storage.hostPath, { recursive: true, mode: 0o777 });
+      await ensureSharedDirectory(storage.hostPath);
       return { node: null };
     }
     const nodes = await this.nodes();
@@ -376,8 +376,7 @@ export class SwarmPlacement implements PlacementBackend {
 
   async runJob(spec: JobSpec): Promise<JobResult> {
     const constraints = placementConstraints(spec.placement, spec.storage, false);
-    if (spec.storage?.kind === 'shared-path')
-      await mkdir(spec.storage.hostPath, { recursive: true, mode: 0o777 });
+    if (spec.storage?.kind === 'shared-path') await ensureSharedDirectory(spec.storage.hostPath);
     if (!spec.collectPath) return this.jobs.run(spec, constraints);
     const image = await this.client
       .getImage(spec.image)
