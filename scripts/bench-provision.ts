@@ -19,6 +19,9 @@
  * Prints p50/p99 per size and the platform/floor ratio, where the platform's time goes, and the worker's
  * mean time per step (its lifecycle_step_duration_seconds). Everything it creates is removed at the end.
  * BENCH_ROUNDS (default 1) repeats each size; BENCH_STARTUP_DELAY_SECONDS emulates Odoo's boot time in both.
+ * ORCHESTRATOR=swarm (the engine a swarm manager: scripts/swarm-init.sh): the worker runs instances as swarm
+ * services, and the floor is one plain `docker service create` of the same spec per instance, on an
+ * attachable overlay, until its task runs (scripts/bench-swarm-floor.ts).
  */
 import 'reflect-metadata';
 import Docker from 'dockerode';
@@ -43,6 +46,7 @@ import {
 import { AppModule as UserModule } from '../apps/user-service/src/app.module';
 import { freePort } from '@app/testing';
 import { loadEnvExample } from './bench-env';
+import { removeSwarmFloor, swarmFloorRound } from './bench-swarm-floor';
 
 const ROOT = resolve(__dirname, '..');
 const IMAGE_TEMPLATE = 'saasodoo/odoo-stub:{version}';
@@ -59,6 +63,7 @@ const MIB = 1024 * 1024;
 const LIMITS = { cpu: 0.5, memory: '256M', storage: '1G' } as const;
 const HEALTH_POLL_MS = 200;
 const TIMEOUT_MS = 180_000;
+const SWARM = process.env.ORCHESTRATOR === 'swarm';
 const docker = new Docker({
   socketPath: (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, ''),
 });
@@ -521,6 +526,17 @@ async function healthy(port: number): Promise<boolean> {
  * user-defined bridge made beforehand (the platform's containers live on their tenant's one), or `bridge`.
  */
 async function floorRound(n: number, network: string): Promise<number[]> {
+  if (SWARM) {
+    return swarmFloorRound(n, {
+      docker,
+      image: IMAGE,
+      network,
+      runId: RUN_ID,
+      label: BENCH_LABEL,
+      env: stubEnv(),
+      timeoutMs: TIMEOUT_MS,
+    });
+  }
   const started = Date.now();
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
@@ -587,6 +603,7 @@ async function floorRound(n: number, network: string): Promise<number[]> {
 }
 
 async function removeFloorContainers(): Promise<void> {
+  if (SWARM) await removeSwarmFloor(docker, BENCH_LABEL, RUN_ID);
   for (const c of await docker.listContainers({
     all: true,
     filters: { label: [`${BENCH_LABEL}=${RUN_ID}`] },
@@ -614,6 +631,17 @@ async function cleanup(platform: Platform | undefined, created: Created[]): Prom
     .remove()
     .catch(() => undefined);
   for (const c of created) {
+    if (SWARM) {
+      // Services first: their tasks would start the containers removed below again.
+      for (const label of [`saasodoo.instance.id=${c.id}`, `saasodoo.oneshot.instance=${c.id}`]) {
+        for (const service of await docker.listServices({ filters: { label: [label] } })) {
+          await docker
+            .getService(service.ID)
+            .remove()
+            .catch(() => undefined);
+        }
+      }
+    }
     for (const label of [`saasodoo.instance.id=${c.id}`, `saasodoo.oneshot.instance=${c.id}`]) {
       for (const info of await docker.listContainers({ all: true, filters: { label: [label] } })) {
         await docker
@@ -818,12 +846,14 @@ function print(rows: Row[]): void {
       ),
     )}`,
   );
-  log(
-    `\nfor reference, the floor's containers on Docker's default bridge instead:\n${table(
-      ['N at once', 'p50', 'p99'],
-      rows.map((r) => [String(r.n), ms(percentile(r.bridgeFloor, 50)), ms(percentile(r.bridgeFloor, 99))]),
-    )}`,
-  );
+  if (!SWARM) {
+    log(
+      `\nfor reference, the floor's containers on Docker's default bridge instead:\n${table(
+        ['N at once', 'p50', 'p99'],
+        rows.map((r) => [String(r.n), ms(percentile(r.bridgeFloor, 50)), ms(percentile(r.bridgeFloor, 99))]),
+      )}`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -833,7 +863,9 @@ async function main(): Promise<void> {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 45))
     throw new Error('BENCH_SIZES: integers 1..45');
-  log(`bench:provision on ${cpus().length} CPU(s), node ${process.version}, image ${IMAGE}, run ${RUN_ID}`);
+  log(
+    `bench:provision (${SWARM ? 'swarm' : 'docker'}) on ${cpus().length} CPU(s), node ${process.version}, image ${IMAGE}, run ${RUN_ID}`,
+  );
   log('building the stand-in image if needed …');
   execFileSync('bash', [join(ROOT, 'infrastructure/odoo-stub/build.sh')], { stdio: 'inherit' });
 
@@ -850,7 +882,12 @@ async function main(): Promise<void> {
     const warmup = await newTenant(platform);
     await platformRound(platform, warmup, 1, created, ODOO_VERSION);
     await platformRound(platform, warmup, 1, created, COLD_VERSION);
-    await docker.createNetwork({ Name: floorNetwork, Driver: 'bridge', Labels: { [BENCH_LABEL]: RUN_ID } });
+    await docker.createNetwork({
+      Name: floorNetwork,
+      Driver: SWARM ? 'overlay' : 'bridge',
+      ...(SWARM ? { Attachable: true, Options: { encrypted: 'true' } } : {}),
+      Labels: { [BENCH_LABEL]: RUN_ID },
+    });
     await floorRound(1, floorNetwork);
     await removeFloorContainers();
     await terminateAll(platform, warmup, created);
@@ -877,8 +914,10 @@ async function main(): Promise<void> {
         row.floor.push(...(await floorRound(n, floorNetwork)));
         row.cpu.floor = cpuDelta(cpuBefore, await cpuSnapshot(named));
         await removeFloorContainers();
-        row.bridgeFloor.push(...(await floorRound(n, 'bridge')));
-        await removeFloorContainers();
+        if (!SWARM) {
+          row.bridgeFloor.push(...(await floorRound(n, 'bridge')));
+          await removeFloorContainers();
+        }
         for (const variant of ['cold', 'warm'] as const) {
           const tenant = await newTenant(platform);
           const before = await stepTotals(platform);
@@ -904,6 +943,30 @@ async function main(): Promise<void> {
       rows.push(row);
     }
     print(rows);
+    if (SWARM) {
+      const ms = (value: number) => `${Math.round(value)} ms`;
+      log(
+        `\nswarm: time to running, p50/p95 (floor: plain \`docker service create\` of the same spec):\n${table(
+          ['N at once', 'platform', 'p50', 'p95', 'floor p50', 'floor p95', 'ratio p50'],
+          rows.flatMap((r) =>
+            (['warm', 'cold'] as const).map((variant) => {
+              const totals = r[variant].samples.map((sample) => sample.total);
+              const [pp50, pp95] = [percentile(totals, 50), percentile(totals, 95)];
+              const [fp50, fp95] = [percentile(r.floor, 50), percentile(r.floor, 95)];
+              return [
+                String(r.n),
+                variant === 'warm' ? 'spares ready' : 'from scratch',
+                ms(pp50),
+                ms(pp95),
+                ms(fp50),
+                ms(fp95),
+                (pp50 / fp50).toFixed(2),
+              ];
+            }),
+          ),
+        )}`,
+      );
+    }
     log(
       '\nplatform = HTTP create (auth, tenant-service membership + quota, password hash + AES-GCM seal, row + event) → BullMQ job →\n' +
         'worker: spares ready: claim a spare database (initialised in advance) and rename it; from scratch: DB role +\n' +

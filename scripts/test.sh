@@ -12,6 +12,7 @@ export TEST_DB_SUFFIX=${TEST_DB_SUFFIX:-_test}
 export NODE_ENV=test DB_NAME_SUFFIX=$TEST_DB_SUFFIX
 
 BOOTSTRAP_TEST_TOOLS=1 bash scripts/bootstrap-deps.sh
+bash scripts/swarm-init.sh
 bash infrastructure/postgres/setup-host.sh
 [[ -d node_modules ]] || npm install --no-audit --no-fund
 if [[ -f infrastructure/odoo-stub/build.sh ]]; then bash infrastructure/odoo-stub/build.sh; fi

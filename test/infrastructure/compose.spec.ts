@@ -409,6 +409,8 @@ describe('docker-compose.dev.yml', () => {
     expect(envOf('docker-socket-proxy').POST).toBe('0');
     for (const app of APPS) expect(mountsDockerSocket(services[app.name])).toBe(false);
     expect(envOf(WORKER).DOCKER_HOST).toBe('unix:///var/run/docker.sock');
+    // Compose is one host: the Docker placement backend (swarm: infrastructure/swarm/stack.yml).
+    expect(envOf(WORKER).ORCHESTRATOR).toBe('docker');
   });
 
   it('runs every app on port 5000, published as 8001-8004; the worker publishes nothing', () => {

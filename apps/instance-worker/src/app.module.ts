@@ -1,12 +1,11 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { InstanceDataModule } from '@app/instance-data';
 import { MailModule } from '@app/mail';
 import { ServiceCoreModule } from '@app/platform';
 import { LifecycleQueueModule } from '@app/queue';
 import { envSchema } from './config/env';
 import { dataSourceSpec } from './database/data-source';
-import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
-import { DockerHealthCheck } from './health/docker.health';
+import { DockerHealthCheck } from './health/placement.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
 import { InstanceEventsModule } from './lifecycle/instance-events.publisher';
 import { BackupDownloadController } from './backups/backup-download.controller';
@@ -28,13 +27,11 @@ import {
 import { LifecycleWorker } from './lifecycle/lifecycle-worker';
 import { LifecycleMetrics } from './lifecycle/lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './lifecycle/odoo-database.provisioner';
+import { PlacementNodesPublisher } from './lifecycle/placement-nodes.publisher';
 import { SparePool } from './lifecycle/spare-pool';
 import { PlatformStateMetrics } from './observability/platform-state.metrics';
+import { PlacementModule } from './placement/placement.module';
 import { TenantNetworks } from './lifecycle/tenant-networks';
-
-@Global()
-@Module({ providers: [dockerClientProvider, DockerRuntime], exports: [dockerClientProvider, DockerRuntime] })
-class DockerEngineModule {}
 
 @Module({
   controllers: [BackupDownloadController],
@@ -55,6 +52,7 @@ class DockerEngineModule {}
     InstanceLifecycleService,
     InstanceReconciler,
     InstanceUsageMeter,
+    PlacementNodesPublisher,
     ...LIFECYCLE_JOB_HANDLER_CLASSES,
     lifecycleJobHandlersProvider,
     LifecycleWorker,
@@ -72,7 +70,7 @@ export class InstanceLifecycleModule {}
 
 @Module({
   imports: [
-    DockerEngineModule,
+    PlacementModule,
     ServiceCoreModule.forService({ envSchema, dataSource: dataSourceSpec, extraChecks: [DockerHealthCheck] }),
     InstanceEventsModule,
     InstanceDataModule,

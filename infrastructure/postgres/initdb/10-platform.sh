@@ -7,6 +7,9 @@ if [[ -z "${PSQL:-}" ]]; then
   PSQL="psql --username ${POSTGRES_USER:-postgres} --dbname postgres"
 fi
 for var in USER_SERVICE_DB_PASSWORD TENANT_SERVICE_DB_PASSWORD INSTANCE_SERVICE_DB_PASSWORD BILLING_SERVICE_DB_PASSWORD ODOO_PROVISIONER_PASSWORD; do
+  # Docker secrets (infrastructure/swarm/stack.yml): NAME_FILE names a file holding NAME.
+  file_var="${var}_FILE"
+  if [[ -z "${!var:-}" && -n "${!file_var:-}" ]]; then printf -v "$var" '%s' "$(cat "${!file_var}")"; fi
   if [[ -z "${!var:-}" ]]; then
     echo "postgres setup: $var is not set" >&2
     exit 1

@@ -4,6 +4,10 @@
 # (the provisioner and the one role per instance it creates) are accepted, and only from the networks the
 # server is attached to (odoo and the tenant networks). The admin role works through the local socket only.
 set -euo pipefail
+# Docker secrets (infrastructure/swarm/stack.yml): ODOO_PROVISIONER_PASSWORD_FILE names the file holding it.
+if [[ -z "${ODOO_PROVISIONER_PASSWORD:-}" && -n "${ODOO_PROVISIONER_PASSWORD_FILE:-}" ]]; then
+  ODOO_PROVISIONER_PASSWORD="$(cat "$ODOO_PROVISIONER_PASSWORD_FILE")"
+fi
 if [[ -z "${ODOO_PROVISIONER_PASSWORD:-}" ]]; then
   echo "odoo-postgres init: ODOO_PROVISIONER_PASSWORD is not set" >&2
   exit 1

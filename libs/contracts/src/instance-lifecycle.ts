@@ -15,6 +15,8 @@ export const INSTANCE_STATUSES = [
   'terminated',
   'error',
   'container_missing',
+  /** It should run, but no eligible node can take it (its node is down or drained). */
+  'unschedulable',
 ] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
@@ -58,6 +60,7 @@ export const ALLOWED_ACTIONS: Record<InstanceStatus, readonly InstanceAction[]> 
   terminated: ['reactivate'],
   error: ['start', 'stop', 'restart', 'restore', 'terminate'],
   container_missing: ['start', 'restore', 'terminate'],
+  unschedulable: ['stop', 'restore', 'terminate'],
 };
 
 export function isActionAllowed(status: InstanceStatus, action: InstanceAction): boolean {

@@ -5,6 +5,7 @@ import { CreateInstanceTables1766000000000 } from './migrations/1766000000000-Cr
 import { CreateOdooSpares1767000000000 } from './migrations/1767000000000-CreateOdooSpares';
 import { SuspensionSourcesAndUsage1768000000000 } from './migrations/1768000000000-SuspensionSourcesAndUsage';
 import { BackupKindsAndVerification1769000000000 } from './migrations/1769000000000-BackupKindsAndVerification';
+import { PlacementNodeAndUnschedulable1769100000000 } from './migrations/1769100000000-PlacementNodeAndUnschedulable';
 
 /** List these in `apps/{instance-service,instance-worker}/src/database/data-source.ts`. */
 export const INSTANCE_DATA_ENTITIES = [InstanceEntity, InstanceEventEntity, InstanceBackupEntity];
@@ -13,4 +14,5 @@ export const INSTANCE_DATA_MIGRATIONS = [
   CreateOdooSpares1767000000000,
   SuspensionSourcesAndUsage1768000000000,
   BackupKindsAndVerification1769000000000,
+  PlacementNodeAndUnschedulable1769100000000,
 ];

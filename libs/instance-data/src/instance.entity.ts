@@ -150,6 +150,10 @@ export class InstanceEntity {
   @Column({ name: 'network_name', type: 'varchar', length: 128, nullable: true })
   networkName: string | null;
 
+  /** The swarm node holding the instance's local volume (it is pinned there); null on one host. */
+  @Column({ name: 'placement_node', type: 'varchar', length: 64, nullable: true })
+  placementNode: string | null;
+
   /** Port published on 127.0.0.1 in host mode; null otherwise. */
   @Column({ name: 'host_port', type: 'integer', nullable: true })
   hostPort: number | null;

@@ -101,6 +101,7 @@ export type InstancePatch = Partial<
     | 'containerName'
     | 'volumeName'
     | 'networkName'
+    | 'placementNode'
     | 'hostPort'
     | 'internalUrl'
     | 'externalUrl'
@@ -210,6 +211,7 @@ export class InstancesRepository {
       containerName: null,
       volumeName: null,
       networkName: null,
+      placementNode: null,
       hostPort: null,
       internalUrl: null,
       externalUrl: null,

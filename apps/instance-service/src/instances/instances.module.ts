@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdminNodesController, AdminNodesService } from '../admin/admin-nodes.controller';
 import { BillingServiceClient } from '../billing/billing-service.client';
 import { InstanceMetrics } from '../common/instance-metrics';
 import { RandomSource } from '../common/random-source';
@@ -21,8 +22,9 @@ import { ManualBackupLimit } from './manual-backup-limit';
 
 /** The instance API: public routes under /api/v1/instances and the service-to-service routes under /internal. */
 @Module({
-  controllers: [InstancesController, InternalInstancesController],
+  controllers: [InstancesController, InternalInstancesController, AdminNodesController],
   providers: [
+    AdminNodesService,
     InstanceCreationService,
     InstanceUpdatesService,
     InstanceActionsService,

@@ -65,7 +65,7 @@ export class SafeRestore {
     const names = this.runtime.names(row);
     const db = await this.provisioner.state(names.database, names.dbRole);
     if (observed.state === 'missing' || !db.databaseExists) return null;
-    return this.backups.create(row, observed.id, {
+    return this.backups.create(row, observed.handle, {
       kind: 'pre_restore',
       jobId: ctx.id,
       requestedBy: ctx.data.requested_by,
@@ -111,7 +111,7 @@ export class SafeRestore {
       await this.runtime.removeVolume(incoming);
       await this.runtime.ensureVolume(incoming);
       const containerId = await this.runtime.ensureContainer(incoming, password, image);
-      await this.runtime.copyDataIn(containerId, this.backups.filestoreTar(backup));
+      await this.runtime.copyDataIn(incoming, containerId, this.backups.filestoreTar(backup));
       await this.provisioner.swapIn(
         names.database,
         plan.incomingDatabase,

@@ -32,7 +32,7 @@ export class TerminationSafety {
     const observed = await this.runtime.observe(row);
     if (observed.state === 'missing') return 'no final backup: the container is missing (data kept as it is)';
     try {
-      const backup = await this.backups.create(row, observed.id, {
+      const backup = await this.backups.create(row, observed.handle, {
         kind: 'final',
         jobId: ctx.id,
         requestedBy: ctx.data.requested_by,

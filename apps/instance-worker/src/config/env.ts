@@ -52,6 +52,22 @@ const envObject = z.object({
     .regex(/^(unix|tcp|http|https):\/\//, 'must be unix:///path or tcp://host:port')
     .default('unix:///var/run/docker.sock'),
 
+  /**
+   * Where instances run: `docker` (a container each on DOCKER_HOST) or `swarm` (a one-replica service each
+   * on the swarm whose manager DOCKER_HOST is). Chosen once at boot.
+   */
+  ORCHESTRATOR: z.enum(['docker', 'swarm']).default('docker'),
+  /**
+   * A filesystem mounted at the same path on every node (NFS, CephFS): instance data lives under it and an
+   * instance can move between nodes. Empty: a local volume per instance (on a swarm, pinned to its node).
+   */
+  SHARED_STORAGE_PATH: z
+    .string()
+    .default('')
+    .refine((value) => value === '' || value.startsWith('/'), 'must be an absolute path or empty'),
+  /** On a swarm: an encrypted (IPsec) overlay per tenant, where the kernel allows it. */
+  SWARM_ENCRYPT_NETWORKS: envBoolean(true),
+
   // ---- Odoo containers ----
   /** Image per Odoo version; `{version}` is replaced by 16.0 / 17.0 / 18.0. */
   ODOO_IMAGE_TEMPLATE: z.string().min(1).default('odoo:{version}'),

@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import Docker from 'dockerode';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { APP_CONFIG } from '@app/config';
 import type { Config } from '../config/env';
-import { DOCKER_CLIENT } from '../docker/docker-runtime';
+import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
 
 const LOOPBACK = /^(127\.|localhost$|::1$)/;
 
@@ -31,7 +29,7 @@ export class ContainerDbEndpoint implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: Config,
-    @Inject(DOCKER_CLIENT) private readonly docker: Docker,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
   ) {}
 
   /** Resolves the endpoint (and starts the forwarder when needed). Idempotent. */
@@ -43,7 +41,7 @@ export class ContainerDbEndpoint implements OnApplicationShutdown {
     } else if (!LOOPBACK.test(this.config.ODOO_DB_HOST)) {
       this.endpoint = { host: this.config.ODOO_DB_HOST, port: this.config.ODOO_DB_PORT };
     } else {
-      const gateway = await this.bridgeGateway();
+      const gateway = await this.placement.hostGateway();
       this.endpoint = { host: gateway, port: this.config.ODOO_DB_PORT };
       await this.listen(gateway);
     }
@@ -66,26 +64,6 @@ export class ContainerDbEndpoint implements OnApplicationShutdown {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private async bridgeGateway(): Promise<string> {
-    const bridge = (await this.docker.getNetwork('bridge').inspect()) as Docker.NetworkInspectInfo;
-    const fromIpam = bridge.IPAM?.Config?.find((c) => c.Gateway && !c.Gateway.includes(':'))?.Gateway;
-    if (fromIpam) return fromIpam;
-    const ifName = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0';
-    const address = networkInterfaces()[ifName]?.find((a) => a.family === 'IPv4')?.address;
-    if (address) return address;
-    // Node lists only interfaces that are up; docker0 is down while no container uses the default bridge.
-    // Docker gives the gateway the subnet's first address.
-    const subnet = bridge.IPAM?.Config?.find((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c.Subnet ?? ''))?.Subnet;
-    if (subnet) {
-      const [base = '', bits = '32'] = subnet.split('/');
-      const value = base.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
-      const mask = Number(bits) === 0 ? 0 : 2 ** 32 - 2 ** (32 - Number(bits));
-      const first = ((value & mask) >>> 0) + 1;
-      return [24, 16, 8, 0].map((shift) => (first >>> shift) & 255).join('.');
-    }
-    throw new Error('cannot find the Docker bridge gateway; set ODOO_DB_HOST_FOR_CONTAINERS');
   }
 
   private async listen(host: string): Promise<void> {

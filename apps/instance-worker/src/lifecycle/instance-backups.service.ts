@@ -106,7 +106,7 @@ export class InstanceBackupsService {
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const dbDump = await this.dumpDatabase(instance, resolve(dir, DB_DUMP_FILE));
-      const filestore = await this.archiveData(containerId, resolve(dir, FILESTORE_FILE));
+      const filestore = await this.archiveData(instance, containerId, resolve(dir, FILESTORE_FILE));
       await this.verifyFile(dbDump);
       await this.verifyFile(filestore);
       const manifest = await readDumpManifest(this.config.PG_RESTORE_BIN, dbDump.path, instance.odooVersion);
@@ -228,10 +228,14 @@ export class InstanceBackupsService {
     return { path, sha256: tap.digest(), size: tap.size };
   }
 
-  private async archiveData(containerId: string, path: string): Promise<BackupFileRecord> {
+  private async archiveData(
+    instance: InstanceEntity,
+    containerId: string,
+    path: string,
+  ): Promise<BackupFileRecord> {
     const tap = new DigestTap();
     await pipeline(
-      await this.runtime.copyDataOut(containerId),
+      await this.runtime.copyDataOut(instance, containerId),
       createGzip(),
       tap,
       createWriteStream(path, { mode: 0o600 }),

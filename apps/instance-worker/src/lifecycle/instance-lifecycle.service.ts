@@ -224,7 +224,7 @@ export class InstanceLifecycleService {
       const observed = await this.runtime.observe(row);
       if (observed.state === 'missing') return 'skipped';
       try {
-        await this.runtime.updateLimits(observed.id, row);
+        await this.runtime.updateLimits(observed.handle, row);
       } catch (error) {
         return this.onFailure(row.id, ctx, error, async (failure) => {
           await this.instances.patch(row.id, { lastError: `applying limits failed: ${failure}` });
@@ -355,18 +355,19 @@ export class InstanceLifecycleService {
     const observed = await this.runtime.observe(row);
     const final: InstanceStatus =
       observed.state === 'missing' && target === 'stopped' ? 'container_missing' : target;
-    if (observed.state !== 'running' && row.status === final) {
+    if (observed.state !== 'running' && observed.state !== 'unschedulable' && row.status === final) {
       await this.instances.transition(row.id, { to: final, actor: ACTOR, appliedGeneration: intent });
       return 'skipped';
     }
-    if (observed.state === 'running') {
+    // An unschedulable instance still wants a node: scaling it down withdraws that.
+    if (observed.state === 'running' || observed.state === 'unschedulable') {
       if (row.status !== 'stopping') {
         row = await this.move(row, 'stopping', ctx, {
           reason: ctx.name,
           patch: { statusReason: 'stopping' },
         });
       }
-      await this.runtime.stop(observed.id);
+      await this.runtime.stop(observed.handle);
     }
     await this.move(row, final, ctx, {
       reason: target === 'suspended' ? 'suspended: container stopped, data kept' : 'stopped',
@@ -391,7 +392,9 @@ export class InstanceLifecycleService {
     const nothingCreated = row.dbPasswordEnc === null;
     const finalBackup = nothingCreated ? null : await this.reactivation.finalBackup(row, ctx);
     const observed = await this.runtime.observe(row);
-    if (observed.state === 'running') await this.runtime.stop(observed.id);
+    if (observed.state === 'running' || observed.state === 'unschedulable') {
+      await this.runtime.stop(observed.handle);
+    }
     const now = new Date();
     const retentionMs = this.config.INSTANCE_PURGE_AFTER_SECONDS * 1000;
     await this.move(row, 'terminated', ctx, {
@@ -433,7 +436,7 @@ export class InstanceLifecycleService {
     }
     const urls =
       observed.state === 'running' && row.startedAt !== null
-        ? await this.runtime.restartAndWait(row, observed.id)
+        ? await this.runtime.restartAndWait(row, observed.handle)
         : await this.startExisting(row);
     await this.move(row, 'running', ctx, {
       reason: 'restarted',
@@ -457,7 +460,7 @@ export class InstanceLifecycleService {
         patch: { statusReason: 'backing up' },
       });
     }
-    const backup = await this.backups.create(row, observed.id, {
+    const backup = await this.backups.create(row, observed.handle, {
       kind: operation.params.kind ?? 'manual',
       jobId: ctx.id,
       requestedBy: operation.requested_by,
@@ -555,12 +558,12 @@ export class InstanceLifecycleService {
     if (observed.state === 'missing') {
       throw new PermanentJobError('the container is missing: restore it first');
     }
-    const backup = await this.backups.create(row, observed.id, {
+    const backup = await this.backups.create(row, observed.handle, {
       kind: 'pre_upgrade',
       jobId: ctx.id,
       requestedBy: operation.requested_by,
     });
-    await this.runtime.stop(observed.id);
+    await this.runtime.stop(observed.handle);
     try {
       const password = await this.runtime.dbPassword(row);
       await this.runtime.runOdooOneShot(row, password, newImage, 'upgrade', ['--update=all']);
@@ -649,13 +652,14 @@ export class InstanceLifecycleService {
     await this.instances.patch(row.id, patch);
     Object.assign(row, patch);
     const containerId = await this.runtime.ensureContainer(row, password, image);
-    await this.runtime.copyDataIn(containerId, this.backups.filestoreTar(backup));
+    await this.runtime.copyDataIn(row, containerId, this.backups.filestoreTar(backup));
   }
 
   /** What the status is when no job is acting: follows the container, `suspended` while suspended. */
   stableStatus(row: Pick<InstanceEntity, 'desiredState'>, observed: ObservedContainer): InstanceStatus {
     if (observed.state === 'running') return 'running';
     if (row.desiredState === 'suspended') return 'suspended';
+    if (observed.state === 'unschedulable') return 'unschedulable';
     return observed.state === 'stopped' ? 'stopped' : 'container_missing';
   }
 

@@ -4,12 +4,15 @@ import type { InstanceStatus } from '@app/contracts';
 import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { LifecycleQueue, parseLifecycleJobId } from '@app/queue';
 import type { Config } from '../config/env';
-import { DockerRuntime, type ContainerEvent } from '../docker/docker-runtime';
+import {
+  PLACEMENT_BACKEND,
+  type PlacementBackend,
+  type PlacementEvent,
+} from '../placement/placement-backend';
 import { InstanceLifecycleService } from './instance-lifecycle.service';
 import { BackupScheduler } from '../backups/backup-scheduler';
 import { BackupSweeper } from '../backups/backup-sweeper';
 import { InstanceLocks } from './instance-locks';
-import { memoryBytes, nanoCpus } from './instance-naming';
 import { InstanceRuntime } from './instance-runtime';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { TenantNetworks } from './tenant-networks';
@@ -18,7 +21,13 @@ const ACTOR_SWEEP = 'reconciler';
 const ACTOR_DOCKER = 'docker';
 
 /** Statuses that follow the container when no job is acting. Transitional ones belong to their job. */
-const OBSERVED_STATUSES: readonly InstanceStatus[] = ['running', 'stopped', 'suspended', 'container_missing'];
+const OBSERVED_STATUSES: readonly InstanceStatus[] = [
+  'running',
+  'stopped',
+  'suspended',
+  'container_missing',
+  'unschedulable',
+];
 
 /**
  * Converges what is recorded with what exists:
@@ -43,7 +52,7 @@ export class InstanceReconciler {
     private readonly instances: InstancesRepository,
     private readonly runtime: InstanceRuntime,
     private readonly lifecycle: InstanceLifecycleService,
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly locks: InstanceLocks,
     private readonly queue: LifecycleQueue,
     private readonly metrics: LifecycleMetrics,
@@ -57,7 +66,7 @@ export class InstanceReconciler {
     if (this.abort) return;
     const abort = new AbortController();
     this.abort = abort;
-    this.eventsLoop = this.docker.events((event) => this.onDockerEvent(event), abort.signal, {
+    this.eventsLoop = this.placement.events((event) => this.onPlacementEvent(event), abort.signal, {
       since: new Date(Date.now() - 1000),
     });
     this.schedule();
@@ -119,15 +128,15 @@ export class InstanceReconciler {
     }, this.config.RECONCILE_INTERVAL_MS);
   }
 
-  private async onDockerEvent(event: ContainerEvent): Promise<void> {
+  private async onPlacementEvent(event: PlacementEvent): Promise<void> {
     const row = await this.instances.findById(event.instanceId);
     if (!row || row.purgedAt) return;
     // Events of an older container of the same instance (replaced by a recreate) are history.
-    if (row.containerId && row.containerId !== event.containerId) return;
+    if (row.containerId && row.containerId !== event.handle) return;
     await this.followContainer(
       row,
       ACTOR_DOCKER,
-      `docker ${event.action}${event.exitCode !== undefined ? ` (exit ${event.exitCode})` : ''}`,
+      `${this.placement.kind} ${event.action}${event.exitCode !== undefined ? ` (exit ${event.exitCode})` : ''}`,
     );
   }
 
@@ -237,10 +246,10 @@ export class InstanceReconciler {
     await this.underLock(row.id, async (current) => {
       const observed = await this.runtime.observe(current);
       if (
-        observed.state === 'running' &&
+        (observed.state === 'running' || observed.state === 'unschedulable') &&
         (current.desiredState === 'suspended' || current.desiredState === 'terminated')
       ) {
-        await this.runtime.stop(observed.id);
+        await this.runtime.stop(observed.handle);
         this.metrics.reconciler.inc({ kind: 'stop_enforced' });
         this.logger.warn(
           `instance ${current.id}: container started while ${current.desiredState}; stopped again`,
@@ -259,12 +268,8 @@ export class InstanceReconciler {
         this.metrics.reconciler.inc({ kind: `drift_${expected}` });
       }
       if (observed.state === 'running') {
-        const host = observed.info.HostConfig;
-        if (
-          host.Memory !== memoryBytes(current.memoryLimit) ||
-          host.NanoCpus !== nanoCpus(current.cpuLimit)
-        ) {
-          await this.runtime.updateLimits(observed.id, current);
+        if (this.runtime.limitsDiffer(observed, current)) {
+          await this.runtime.updateLimits(observed.handle, current);
           this.metrics.reconciler.inc({ kind: 'limits_applied' });
         }
       }

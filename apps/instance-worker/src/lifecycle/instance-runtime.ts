@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { APP_CONFIG } from '@app/config';
 import {
   InstanceSecrets,
@@ -11,15 +10,21 @@ import {
 } from '@app/instance-data';
 import type { Config } from '../config/env';
 import {
-  ContainerSpecMismatchError,
-  DockerNotFoundError,
-  DockerRuntime,
-  HttpWaitTimeoutError,
+  CUSTOMER_LABEL,
   INSTANCE_ID_LABEL,
-  type ContainerSpec,
-  type VolumeMount,
-} from '../docker/docker-runtime';
-import { tarFiles, type TarFile } from '../docker/tar-entries';
+  ONESHOT_LABEL,
+  TENANT_LABEL,
+  httpHealthCommand,
+  type InstanceSpec,
+  type InstanceStorage,
+} from '../placement/instance-spec';
+import {
+  PLACEMENT_BACKEND,
+  PlacementNotFoundError,
+  type ObservedInstance,
+  type PlacementBackend,
+} from '../placement/placement-backend';
+import { tarFiles, type TarFile } from '../placement/tar-entries';
 import { ContainerDbEndpoint } from './container-db-endpoint';
 import {
   imageFor,
@@ -39,12 +44,12 @@ import {
 } from './odoo-admin-credentials';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
 import { settleAll } from './settle-all';
-import { TENANT_LABEL, TenantNetworks } from './tenant-networks';
+import { TenantNetworks } from './tenant-networks';
+
+export { CUSTOMER_LABEL, ONESHOT_LABEL };
+export { OdooUnhealthyError, WaitAbandonedError } from '../placement/placement-backend';
 
 export const ODOO_DATA_PATH = '/var/lib/odoo';
-export const CUSTOMER_LABEL = 'saasodoo.customer.id';
-/** One-shot containers carry this instead of the instance label, so the monitor never mistakes them. */
-export const ONESHOT_LABEL = 'saasodoo.oneshot.instance';
 /** The init one-shots of spare databases carry this (see spare-pool.ts). */
 const SPARE_LABEL = 'saasodoo.spare.id';
 /** Memory of a spare's init run (no instance limits exist yet; Odoo's `-i base` needs well under 1 GiB). */
@@ -54,24 +59,15 @@ function spareInitName(spareId: string): string {
   return `odoo_init_spare_${spareId.replace(/-/g, '')}`;
 }
 
-export type ObservedContainer =
-  | { state: 'running'; id: string; info: Docker.ContainerInspectInfo }
-  | { state: 'stopped'; id: string; info: Docker.ContainerInspectInfo }
-  | { state: 'missing' };
+export type ObservedContainer = ObservedInstance;
 
-export class OdooUnhealthyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'OdooUnhealthyError';
-  }
-}
-
-/** The wait was abandoned because the instance no longer wants it (e.g. terminated while provisioning). */
-export class WaitAbandonedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WaitAbandonedError';
-  }
+/**
+ * What the scheduler sets aside for an instance: a quarter of its memory limit and a tenth of its CPU limit
+ * (Odoo idles far below both; the limits cap a burst). Swarm places by these, so a node is not filled past
+ * what it can hold at rest.
+ */
+function reservedMemory(limit: number): number {
+  return Math.floor(limit / 4);
 }
 
 export class OneShotFailedError extends Error {
@@ -96,7 +92,7 @@ export class InstanceRuntime {
   private readonly logger = new Logger(InstanceRuntime.name);
 
   constructor(
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly networks: TenantNetworks,
     private readonly dbEndpoint: ContainerDbEndpoint,
@@ -106,7 +102,7 @@ export class InstanceRuntime {
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
-  names(instance: InstanceEntity): InstanceResourceNames {
+  names(instance: Pick<InstanceEntity, 'id' | 'tenantId' | 'databaseName'>): InstanceResourceNames {
     return resourceNames(instance);
   }
 
@@ -153,13 +149,7 @@ export class InstanceRuntime {
         : this.metrics.step('database', () =>
             this.provisioner.ensure(names.database, names.dbRole, password),
           ),
-      this.metrics.step('volume', () =>
-        this.docker.ensureVolume(names.volume, {
-          [INSTANCE_ID_LABEL]: instance.id,
-          [TENANT_LABEL]: instance.tenantId,
-          'saasodoo.managed': 'true',
-        }),
-      ),
+      this.metrics.step('volume', () => this.ensureVolume(instance)),
       this.metrics.step('network', () => this.networks.ensure(instance.tenantId)),
     ]);
   }
@@ -221,18 +211,17 @@ export class InstanceRuntime {
     args: string[],
   ): Promise<void> {
     const names = this.names(instance);
-    const result = await this.docker.runOneShot({
+    const result = await this.placement.runJob({
       name: this.oneShotName(instance, purpose),
       image,
       cmd: ['odoo', ...args, `--database=${names.database}`, '--stop-after-init', '--no-http'],
       env: this.containerEnv(instance, password),
       labels: { [ONESHOT_LABEL]: instance.id, [TENANT_LABEL]: instance.tenantId },
-      volumeMounts: this.volumeMounts(names),
+      storage: this.storage(instance),
       networks: [names.network],
-      memoryBytes: memoryBytes(instance.memoryLimit),
-      nanoCpus: nanoCpus(instance.cpuLimit),
-      pidsLimit: this.config.ODOO_PIDS_LIMIT,
+      resources: this.resources(instance),
       timeoutMs: this.config.ODOO_ONESHOT_TIMEOUT_MS,
+      placement: this.placementOf(instance),
     });
     if (result.exitCode !== 0) {
       throw new OneShotFailedError(`odoo ${purpose} (${image})`, result.exitCode, result.output);
@@ -251,8 +240,7 @@ export class InstanceRuntime {
   ): Promise<boolean> {
     const network = await this.networks.ensureSpares();
     const db = this.dbEndpoint.get();
-    let files: TarFile[] = [];
-    const result = await this.docker.runOneShot({
+    const result = await this.placement.runJob({
       name: spareInitName(spare.id),
       image: spare.image,
       cmd: [
@@ -266,19 +254,18 @@ export class InstanceRuntime {
       env: { HOST: db.host, PORT: String(db.port), USER: spare.role, PASSWORD: password },
       labels: { [SPARE_LABEL]: spare.id },
       networks: [network],
-      memoryBytes: memoryBytes(SPARE_INIT_MEMORY),
-      nanoCpus: nanoCpus(1),
-      pidsLimit: this.config.ODOO_PIDS_LIMIT,
-      timeoutMs: this.config.ODOO_ONESHOT_TIMEOUT_MS,
-      onSuccess: async (containerId) => {
-        const filestore = `${ODOO_DATA_PATH}/filestore/${spare.database}`;
-        const archive = await this.docker.copyFromContainerToBuffer(containerId, filestore).catch((error) => {
-          if (error instanceof DockerNotFoundError) return null;
-          throw error;
-        });
-        files = archive ? tarFiles(archive) : [];
+      resources: {
+        limits: {
+          memoryBytes: memoryBytes(SPARE_INIT_MEMORY),
+          nanoCpus: nanoCpus(1),
+          pids: this.config.ODOO_PIDS_LIMIT,
+        },
+        reservations: { memoryBytes: reservedMemory(memoryBytes(SPARE_INIT_MEMORY)), nanoCpus: 0 },
       },
+      timeoutMs: this.config.ODOO_ONESHOT_TIMEOUT_MS,
+      collectPath: `${ODOO_DATA_PATH}/filestore/${spare.database}`,
     });
+    const files: TarFile[] = result.collected ? tarFiles(result.collected) : [];
     if (result.exitCode !== 0) {
       throw new OneShotFailedError(
         `odoo init of spare ${spare.id} (${spare.image})`,
@@ -301,8 +288,7 @@ export class InstanceRuntime {
 
   /** The init one-shot of a spare whose maker died while it ran. */
   async removeSpareInit(spareId: string): Promise<void> {
-    const stale = await this.docker.findContainer(spareInitName(spareId));
-    if (stale) await this.docker.removeContainer(stale.Id, { force: true });
+    await this.placement.removeJob(spareInitName(spareId));
   }
 
   oneShotName(instance: InstanceEntity, purpose: string): string {
@@ -312,15 +298,14 @@ export class InstanceRuntime {
   /** A one-shot left behind by a worker that died while it ran (runOneShot removes its own otherwise). */
   async removeStaleOneShots(instance: InstanceEntity): Promise<void> {
     for (const purpose of ['init', 'upgrade']) {
-      const stale = await this.docker.findContainer(this.oneShotName(instance, purpose));
-      if (stale) await this.docker.removeContainer(stale.Id, { force: true });
+      await this.placement.removeJob(this.oneShotName(instance, purpose));
     }
   }
 
-  containerSpec(instance: InstanceEntity, password: string, image: string): ContainerSpec {
+  instanceSpec(instance: InstanceEntity, password: string, image: string): InstanceSpec {
     const names = this.names(instance);
-    const router = names.router;
     return {
+      instanceId: instance.id,
       name: names.container,
       image,
       env: this.containerEnv(instance, password),
@@ -328,11 +313,6 @@ export class InstanceRuntime {
         [INSTANCE_ID_LABEL]: instance.id,
         [TENANT_LABEL]: instance.tenantId,
         [CUSTOMER_LABEL]: instance.customerId,
-        'traefik.enable': 'true',
-        'traefik.docker.network': names.network,
-        [`traefik.http.routers.${router}.rule`]: `Host(\`${publicHost(instance, this.config.BASE_DOMAIN)}\`)`,
-        [`traefik.http.routers.${router}.service`]: router,
-        [`traefik.http.services.${router}.loadbalancer.server.port`]: '8069',
       },
       cmd: [
         'odoo',
@@ -341,43 +321,43 @@ export class InstanceRuntime {
         '--no-database-list',
         '--proxy-mode',
       ],
-      memoryBytes: memoryBytes(instance.memoryLimit),
-      nanoCpus: nanoCpus(instance.cpuLimit),
-      pidsLimit: this.config.ODOO_PIDS_LIMIT,
-      networks: [names.network],
-      volumeMounts: this.volumeMounts(names),
-      restartPolicy: 'unless-stopped',
-      ...(this.config.PUBLISH_INSTANCE_PORTS
-        ? { publishPort: { containerPort: 8069, hostIp: '127.0.0.1' } }
-        : {}),
+      resources: this.resources(instance),
+      storage: this.storage(instance),
+      network: names.network,
+      route: {
+        router: names.router,
+        host: publicHost(instance, this.config.BASE_DOMAIN),
+        port: 8069,
+        network: names.network,
+      },
+      health: {
+        cmd: httpHealthCommand(8069, '/web/health'),
+        startPeriodMs: this.config.PROVISION_HEALTH_TIMEOUT_MS,
+        intervalMs: 2_000,
+        timeoutMs: 3_000,
+        retries: 3,
+      },
+      placement: this.placementOf(instance),
+      publishOnLoopback: this.config.PUBLISH_INSTANCE_PORTS,
+      stopTimeoutSeconds: this.config.ODOO_STOP_TIMEOUT_SECONDS,
     };
   }
 
   /**
-   * The container with the current spec (an existing one with another spec — new image, limits, env — is
-   * replaced; the data lives in the volume). Not started.
+   * The instance deployed with the current spec (an existing one with another spec — new image, limits, env
+   * — is replaced; the data lives in its storage). Not started. Returns the placement handle.
    */
   async ensureContainer(instance: InstanceEntity, password: string, image: string): Promise<string> {
-    const spec = this.containerSpec(instance, password, image);
-    let id: string;
-    try {
-      id = (
-        await this.metrics.step('container', () =>
-          this.docker.createContainer(spec).catch(async (error: unknown) => {
-            if (!(error instanceof DockerNotFoundError)) throw error;
-            // Its network went away since it was last ensured: ensure it again, once.
-            this.networks.forget(instance.tenantId);
-            await this.networks.ensure(instance.tenantId);
-            return this.docker.createContainer(spec);
-          }),
-        )
-      ).id;
-    } catch (error) {
-      if (!(error instanceof ContainerSpecMismatchError)) throw error;
-      this.logger.log(`instance ${instance.id}: replacing container (${error.differences.join(', ')})`);
-      await this.docker.removeContainer(error.containerId, { force: true });
-      id = (await this.docker.createContainer(spec)).id;
-    }
+    const spec = this.instanceSpec(instance, password, image);
+    const id = await this.metrics.step('container', () =>
+      this.placement.deploy(spec).catch(async (error: unknown) => {
+        if (!(error instanceof PlacementNotFoundError)) throw error;
+        // Its network went away since it was last ensured: ensure it again, once.
+        this.networks.forget(instance.tenantId);
+        await this.networks.ensure(instance.tenantId);
+        return this.placement.deploy(spec);
+      }),
+    );
     if (instance.containerId !== id || instance.image !== image || instance.containerName !== spec.name) {
       const patch = { containerId: id, containerName: spec.name, image };
       await this.instances.patch(instance.id, patch);
@@ -392,9 +372,14 @@ export class InstanceRuntime {
     containerId: string,
     abandon?: () => Promise<string | null>,
   ): Promise<{ hostPort: number | null; internalUrl: string; externalUrl: string }> {
-    await this.metrics.step('start', () => this.docker.startContainer(containerId));
-    const hostPort = await this.metrics.step('health', () =>
-      this.waitHealthy(containerId, this.config.PROVISION_HEALTH_TIMEOUT_MS, abandon),
+    await this.metrics.step('start', () =>
+      this.placement.scale(containerId, 1, this.config.ODOO_STOP_TIMEOUT_SECONDS),
+    );
+    const { hostPort } = await this.metrics.step('health', () =>
+      this.placement.waitReady(containerId, {
+        timeoutMs: this.config.PROVISION_HEALTH_TIMEOUT_MS,
+        ...(abandon ? { abandon } : {}),
+      }),
     );
     const names = this.names(instance);
     return {
@@ -408,99 +393,43 @@ export class InstanceRuntime {
     instance: InstanceEntity,
     containerId: string,
   ): Promise<{ hostPort: number | null; internalUrl: string; externalUrl: string }> {
-    await this.docker.restartContainer(containerId, this.config.ODOO_STOP_TIMEOUT_SECONDS);
+    await this.placement.restart(containerId, this.config.ODOO_STOP_TIMEOUT_SECONDS);
     return this.startAndWait(instance, containerId);
   }
 
-  /**
-   * Until Odoo answers 200 on /web/health: through the port published on 127.0.0.1 in host mode (read again
-   * each round: it changes when Docker restarts the container), else by probing from inside the container.
-   */
-  async waitHealthy(
-    containerId: string,
-    timeoutMs: number,
-    abandon?: () => Promise<string | null>,
-  ): Promise<number | null> {
-    const deadline = Date.now() + timeoutMs;
-    let last = 'no answer yet';
-    let nextCheck = Date.now() + 2_000;
-    while (Date.now() < deadline) {
-      if (abandon && Date.now() >= nextCheck) {
-        nextCheck = Date.now() + 2_000;
-        const reason = await abandon();
-        if (reason) throw new WaitAbandonedError(reason);
-      }
-      if (this.config.PUBLISH_INSTANCE_PORTS) {
-        const port = await this.docker.publishedPort(containerId);
-        if (port !== null) {
-          try {
-            await this.docker.waitForHttp(`http://127.0.0.1:${port}`, {
-              timeoutMs: Math.max(500, Math.min(2_000, deadline - Date.now())),
-              intervalMs: 200,
-              requestTimeoutMs: 2_000,
-            });
-            return port;
-          } catch (error) {
-            if (!(error instanceof HttpWaitTimeoutError)) throw error;
-            last = error.message;
-            continue;
-          }
-        }
-        last = 'container not running (no published port)';
-      } else {
-        const probe = await this.docker
-          .execInContainer(containerId, [
-            'sh',
-            '-c',
-            'u=http://127.0.0.1:8069/web/health; wget -q -T 2 -O /dev/null "$u" 2>/dev/null || ' +
-              'curl -fsS -m 2 -o /dev/null "$u" 2>/dev/null || ' +
-              `python3 -c "import urllib.request as r; r.urlopen('$u', timeout=2)" 2>/dev/null`,
-          ])
-          .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
-        if (probe.exitCode === 0) return null;
-        last = `probe exit ${probe.exitCode} ${probe.stderr.slice(0, 200)}`;
-      }
-      await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
-    }
-    throw new OdooUnhealthyError(`Odoo did not become healthy within ${timeoutMs} ms (${last})`);
-  }
-
   async stop(containerId: string): Promise<void> {
-    await this.docker.stopContainer(containerId, this.config.ODOO_STOP_TIMEOUT_SECONDS);
+    await this.placement.scale(containerId, 0, this.config.ODOO_STOP_TIMEOUT_SECONDS);
   }
 
-  /** The instance's container as Docker sees it, found by recorded id or, failing that, by name. */
-  async observe(instance: InstanceEntity): Promise<ObservedContainer> {
-    let info: Docker.ContainerInspectInfo | null = null;
-    if (instance.containerId) {
-      try {
-        info = await this.docker.inspectContainer(instance.containerId);
-      } catch (error) {
-        if (!(error instanceof DockerNotFoundError)) throw error;
-      }
-    }
-    info ??= await this.docker.findContainer(this.names(instance).container);
-    if (!info || info.Config.Labels?.[INSTANCE_ID_LABEL] !== instance.id) return { state: 'missing' };
-    return info.State.Running && !info.State.Restarting
-      ? { state: 'running', id: info.Id, info }
-      : { state: 'stopped', id: info.Id, info };
+  /** The instance as the engine sees it, found by recorded handle or, failing that, by name. */
+  async observe(instance: InstanceEntity): Promise<ObservedInstance> {
+    return this.placement.observe({
+      instanceId: instance.id,
+      name: this.names(instance).container,
+      handle: instance.containerId,
+    });
   }
 
   async removeContainer(instance: InstanceEntity): Promise<void> {
     const observed = await this.observe(instance);
-    if (observed.state !== 'missing') await this.docker.removeContainer(observed.id, { force: true });
+    if (observed.state !== 'missing') await this.placement.remove(observed.handle);
   }
 
   async removeVolume(instance: InstanceEntity): Promise<void> {
-    await this.docker.removeVolume(this.names(instance).volume);
+    await this.placement.removeStorage(this.storage(instance));
   }
 
+  /** The instance's storage; on a swarm, the node chosen to hold a local volume is recorded on the row. */
   async ensureVolume(instance: InstanceEntity): Promise<void> {
-    await this.docker.ensureVolume(this.names(instance).volume, {
+    const { node } = await this.placement.ensureStorage(this.storage(instance), {
       [INSTANCE_ID_LABEL]: instance.id,
       [TENANT_LABEL]: instance.tenantId,
       'saasodoo.managed': 'true',
     });
+    if (node !== instance.placementNode) {
+      await this.instances.patch(instance.id, { placementNode: node });
+      instance.placementNode = node;
+    }
   }
 
   /** Container, volume, database and role, and the tenant network if nothing else uses it. */
@@ -519,28 +448,63 @@ export class InstanceRuntime {
   }
 
   async updateLimits(containerId: string, instance: InstanceEntity): Promise<void> {
-    await this.docker.updateResources(containerId, {
-      memoryBytes: memoryBytes(instance.memoryLimit),
-      nanoCpus: nanoCpus(instance.cpuLimit),
-      pidsLimit: this.config.ODOO_PIDS_LIMIT,
-    });
+    await this.placement.updateResources(containerId, this.resources(instance).limits);
+  }
+
+  /** Whether the applied limits differ from the row's. */
+  limitsDiffer(observed: ObservedInstance, instance: InstanceEntity): boolean {
+    if (observed.state === 'missing') return false;
+    const wanted = this.resources(instance).limits;
+    return observed.limits.memoryBytes !== wanted.memoryBytes || observed.limits.nanoCpus !== wanted.nanoCpus;
   }
 
   async logs(containerId: string, lines: number): Promise<string> {
-    return this.docker.logs(containerId, lines);
+    return this.placement.logs(containerId, lines);
   }
 
-  async copyDataOut(containerId: string): Promise<NodeJS.ReadableStream> {
-    return this.docker.copyFromContainer(containerId, ODOO_DATA_PATH);
+  async copyDataOut(instance: InstanceEntity, containerId: string): Promise<NodeJS.ReadableStream> {
+    return this.placement.copyOut(this.dataRef(instance, containerId), ODOO_DATA_PATH);
   }
 
   /** Extracts a tar of `odoo/…` (as produced by `copyDataOut`) over the data directory. */
-  async copyDataIn(containerId: string, tar: NodeJS.ReadableStream): Promise<void> {
-    await this.docker.copyToContainer(containerId, ODOO_DATA_PATH.replace(/\/odoo$/, ''), tar);
+  async copyDataIn(instance: InstanceEntity, containerId: string, tar: NodeJS.ReadableStream): Promise<void> {
+    await this.placement.copyIn(
+      this.dataRef(instance, containerId),
+      ODOO_DATA_PATH.replace(/\/odoo$/, ''),
+      tar,
+    );
   }
 
-  private volumeMounts(names: InstanceResourceNames): VolumeMount[] {
-    return [{ volume: names.volume, path: ODOO_DATA_PATH }];
+  /** A named volume per instance, or its directory under SHARED_STORAGE_PATH. */
+  storage(
+    instance: Pick<InstanceEntity, 'id' | 'tenantId' | 'databaseName' | 'placementNode'>,
+  ): InstanceStorage {
+    const shared = this.config.SHARED_STORAGE_PATH;
+    return shared
+      ? { kind: 'shared-path', hostPath: join(shared, 'instances', instance.id), mountPath: ODOO_DATA_PATH }
+      : {
+          kind: 'local-volume',
+          volume: this.names(instance).volume,
+          mountPath: ODOO_DATA_PATH,
+          node: instance.placementNode,
+        };
+  }
+
+  private dataRef(instance: InstanceEntity, handle: string) {
+    return { handle, storage: this.storage(instance), image: this.currentImage(instance) };
+  }
+
+  private resources(instance: InstanceEntity): InstanceSpec['resources'] {
+    const memory = memoryBytes(instance.memoryLimit);
+    const cpus = nanoCpus(instance.cpuLimit);
+    return {
+      limits: { memoryBytes: memory, nanoCpus: cpus, pids: this.config.ODOO_PIDS_LIMIT },
+      reservations: { memoryBytes: reservedMemory(memory), nanoCpus: Math.floor(cpus / 10) },
+    };
+  }
+
+  private placementOf(_instance: InstanceEntity): InstanceSpec['placement'] {
+    return { nodeLabels: {} };
   }
 
   /** The customer's variables, minus the reserved ones, then the official image's DB variables. */

@@ -4,7 +4,7 @@ import { InstancesRepository, type InstanceEntity } from '@app/instance-data';
 import { Mailer } from '@app/mail';
 import { sizeInBytes } from '@app/tenancy';
 import type { Config } from '../config/env';
-import { DockerRuntime } from '../docker/docker-runtime';
+import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
 
@@ -32,7 +32,7 @@ export class InstanceUsageMeter {
 
   constructor(
     private readonly instances: InstancesRepository,
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly mailer: Mailer,
     private readonly metrics: LifecycleMetrics,
@@ -57,7 +57,7 @@ export class InstanceUsageMeter {
       (row) => row.status !== 'terminated' && row.status !== 'pending' && row.volumeName !== null,
     );
     if (rows.length === 0) return;
-    const volumes = await this.docker.volumeSizes();
+    const volumes = await this.placement.storageSizes();
     for (const row of rows) {
       try {
         await this.measure(row, volumes);

@@ -9,7 +9,8 @@ import {
   type LifecycleJobHandler,
 } from '@app/queue';
 import type { Config } from '../config/env';
-import { DockerRuntime } from '../docker/docker-runtime';
+import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
+import { PlacementNodesPublisher } from './placement-nodes.publisher';
 import { ContainerDbEndpoint } from './container-db-endpoint';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceReconciler } from './instance-reconciler';
@@ -38,12 +39,13 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
   constructor(
     @Inject(LIFECYCLE_JOB_HANDLERS) handlers: LifecycleJobHandler[],
     @Inject(APP_CONFIG) private readonly config: Config,
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly dbEndpoint: ContainerDbEndpoint,
     private readonly provisioner: OdooDatabaseProvisioner,
     private readonly backups: InstanceBackupsService,
     private readonly reconciler: InstanceReconciler,
     private readonly usage: InstanceUsageMeter,
+    private readonly nodes: PlacementNodesPublisher,
     private readonly runtime: InstanceRuntime,
     private readonly instances: InstancesRepository,
     private readonly metrics: LifecycleMetrics,
@@ -86,6 +88,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.consuming.set(0);
     await this.reconciler.stop();
     await this.usage.stop();
+    await this.nodes.stop();
     await this.spares.stop();
     await this.consumer.close(this.config.SHUTDOWN_TIMEOUT_MS);
     await this.responder.close();
@@ -95,7 +98,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     let delay = 500;
     while (!this.shutdown.signal.aborted) {
       try {
-        await this.docker.ping();
+        await this.placement.ping();
         await this.dbEndpoint.init();
         await this.provisioner.verify();
         await this.backups.ensureRootWritable();
@@ -117,6 +120,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     this.responder.start();
     this.reconciler.start();
     this.usage.start();
+    this.nodes.start();
     this.spares.start();
     this.started = true;
     this.metrics.consuming.set(1);
@@ -132,7 +136,7 @@ export class LifecycleWorker implements OnApplicationBootstrap, OnApplicationShu
     if (observed.state === 'missing') {
       return { ok: false, code: 'CONTAINER_MISSING', message: 'the instance has no container' };
     }
-    const logs = await this.runtime.logs(observed.id, lines);
-    return { ok: true, container_name: observed.info.Name.replace(/^\//, ''), lines, logs };
+    const logs = await this.runtime.logs(observed.handle, lines);
+    return { ok: true, container_name: observed.name, lines, logs };
   }
 }

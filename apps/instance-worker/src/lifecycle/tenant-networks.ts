@@ -1,13 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '@app/config';
 import { InstancesRepository } from '@app/instance-data';
-import type { Config } from '../config/env';
-import { DockerRuntime } from '../docker/docker-runtime';
+import { TENANT_LABEL } from '../placement/instance-spec';
+import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
 import { InstanceLocks } from './instance-locks';
 import { tenantNetworkName } from './instance-naming';
 
-export const TENANT_LABEL = 'saasodoo.tenant.id';
-const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+export { TENANT_LABEL };
 const LOCK_NAMESPACE = 'saasodoo.tenant-network';
 export const SPARES_NETWORK = 'saasodoo_spares';
 /** How long an ensured network (and its peers) is taken as given. */
@@ -27,10 +25,9 @@ export class TenantNetworks {
   private readonly recent = new Map<string, number>();
 
   constructor(
-    private readonly docker: DockerRuntime,
+    @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly locks: InstanceLocks,
     private readonly instances: InstancesRepository,
-    @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
   async ensure(tenantId: string): Promise<string> {
@@ -65,12 +62,10 @@ export class TenantNetworks {
     // creation, and the job's retry ensures it afresh).
     if ((this.recent.get(name) ?? 0) > Date.now()) return name;
     // Usually it exists (every instance of the tenant but the first): no lock needed to see that.
-    if (!(await this.docker.findNetwork(name))) {
-      await this.locks.withLock(LOCK_NAMESPACE, lockKey, () => this.docker.ensureNetwork(name, labels));
+    if (!(await this.placement.networkExists(name))) {
+      await this.locks.withLock(LOCK_NAMESPACE, lockKey, () => this.placement.ensureNetwork(name, labels));
     }
-    for (const peer of await this.peers()) {
-      await this.docker.connectToNetwork(peer.id, name, [peer.service]);
-    }
+    await this.placement.attachPeers(name);
     this.recent.set(name, Date.now() + RECENT_MS);
     return name;
   }
@@ -96,10 +91,10 @@ export class TenantNetworks {
    */
   async releaseOrphans(liveTenants: ReadonlySet<string>, minAgeMs: number): Promise<number> {
     let released = 0;
-    for (const network of await this.docker.listNetworks(['saasodoo.managed=true', TENANT_LABEL])) {
-      const tenantId = network.Labels?.[TENANT_LABEL];
-      if (!tenantId || liveTenants.has(tenantId) || network.Name !== tenantNetworkName(tenantId)) continue;
-      if (Date.now() - Date.parse(network.Created) < minAgeMs) continue;
+    for (const network of await this.placement.listNetworks(['saasodoo.managed=true', TENANT_LABEL])) {
+      const tenantId = network.labels[TENANT_LABEL];
+      if (!tenantId || liveTenants.has(tenantId) || network.name !== tenantNetworkName(tenantId)) continue;
+      if (Date.now() - network.created.getTime() < minAgeMs) continue;
       if (await this.releaseIfUnused(tenantId)) released++;
     }
     return released;
@@ -109,25 +104,8 @@ export class TenantNetworks {
   private async release(tenantId: string): Promise<boolean> {
     const name = tenantNetworkName(tenantId);
     this.recent.delete(name);
-    if (!(await this.docker.findNetwork(name))) return false;
-    const attached = await this.docker.listNetworkContainers(name);
-    const peerIds = new Set((await this.peers()).map((p) => p.id));
-    if (attached.some((c) => !peerIds.has(c.Id))) return false;
-    for (const container of attached) await this.docker.disconnectFromNetwork(container.Id, name);
-    const result = await this.docker.removeNetworkIfUnused(name);
-    if (result === 'in_use') this.logger.warn(`tenant network ${name} still in use; kept`);
+    const result = await this.placement.releaseNetwork(name);
+    if (result === 'in_use') this.logger.debug(`tenant network ${name} still in use; kept`);
     return result === 'removed';
-  }
-
-  private async peers(): Promise<{ id: string; service: string }[]> {
-    if (this.config.TENANT_NETWORK_PEERS.length === 0) return [];
-    if (!(await this.docker.findNetwork(this.config.ODOO_NETWORK))) return [];
-    const containers = await this.docker.listNetworkContainers(this.config.ODOO_NETWORK, [
-      COMPOSE_SERVICE_LABEL,
-    ]);
-    return containers.flatMap((c) => {
-      const service = c.Labels?.[COMPOSE_SERVICE_LABEL];
-      return service && this.config.TENANT_NETWORK_PEERS.includes(service) ? [{ id: c.Id, service }] : [];
-    });
   }
 }

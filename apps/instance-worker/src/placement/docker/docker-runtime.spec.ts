@@ -27,7 +27,7 @@ import {
  */
 
 const execFileAsync = promisify(execFile);
-const REPO_ROOT = path.resolve(__dirname, '../../../..');
+const REPO_ROOT = path.resolve(__dirname, '../../../../..');
 const IMAGE = 'saasodoo/odoo-stub:latest';
 const RUN_ID = randomBytes(4).toString('hex');
 const TEST_LABEL = 'saasodoo.test.run';

@@ -4,11 +4,11 @@ import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { INSTANCE_ID_LABEL } from '../instance-spec';
 
 export const DOCKER_CLIENT = Symbol('DOCKER_CLIENT');
 
-/** Every container the platform manages carries this label; events and listings are filtered on it. */
-export const INSTANCE_ID_LABEL = 'saasodoo.instance.id';
+export { INSTANCE_ID_LABEL };
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -113,9 +113,11 @@ export class HttpWaitTimeoutError extends Error {
 }
 
 export interface VolumeMount {
+  /** A named volume, or with `bind` a host directory. */
   volume: string;
   path: string;
   readOnly?: boolean;
+  bind?: boolean;
 }
 
 export interface PublishPort {
@@ -392,7 +394,7 @@ function buildCreateOptions(input: CreateOptionsInput): Docker.ContainerCreateOp
     SecurityOpt: SECURITY_OPTS,
     CapDrop: CAP_DROP,
     Mounts: (input.volumeMounts ?? []).map((mount) => ({
-      Type: 'volume',
+      Type: mount.bind ? 'bind' : 'volume',
       Source: mount.volume,
       Target: mount.path,
       ReadOnly: mount.readOnly ?? false,
@@ -483,7 +485,11 @@ function specDifferences(info: Docker.ContainerInspectInfo, spec: ContainerSpec)
   }
   for (const mount of spec.volumeMounts) {
     const found = info.Mounts.some(
-      (m) => m.Type === 'volume' && m.Name === mount.volume && m.Destination === mount.path,
+      (m) =>
+        m.Destination === mount.path &&
+        (mount.bind
+          ? m.Type === 'bind' && m.Source === mount.volume
+          : m.Type === 'volume' && m.Name === mount.volume),
     );
     if (!found) {
       differences.push(`mount ${mount.volume}:${mount.path}`);
