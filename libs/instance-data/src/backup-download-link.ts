@@ -3,8 +3,8 @@ import { z } from 'zod';
 
 /**
  * Env piece of both instance apps: the HMAC key of backup download links (instance-service signs, the worker,
- * which holds the files, verifies). Until scripts/env-file.sh generates it, only tests get a built-in value;
- * elsewhere downloads answer 503 while it is unset.
+ * which holds the files, verifies). start:local's first .env gets a random one (scripts/env-file.sh); tests get
+ * a built-in value; elsewhere downloads answer 503 while it is unset.
  */
 export const backupDownloadEnv = z.object({
   BACKUP_DOWNLOAD_SECRET: z
