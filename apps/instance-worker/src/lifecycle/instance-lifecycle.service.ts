@@ -27,12 +27,16 @@ import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
 import { settleAll } from './settle-all';
 import { SparePool } from './spare-pool';
+import { isDependencyUnreachable } from './unreachable';
 
 export type JobOutcome = 'succeeded' | 'skipped' | 'superseded';
 
 const ACTOR = 'worker';
 
 /** The row changed so that this job no longer applies (terminated, newer intent, operation abandoned). */
+/** How long a job waits before trying again when the engine or database could not be reached. */
+const DEPENDENCY_WAIT_MS = 3_000;
+
 class SupersededError extends Error {
   constructor(reason: string) {
     super(reason);
@@ -577,6 +581,9 @@ export class InstanceLifecycleService {
     } catch (error) {
       if (error instanceof JobDeferral) throw error;
       const failure = message(error);
+      // The engine or database went away mid-upgrade: nothing says the new version is bad. Wait and resume
+      // (the pre_upgrade backup is kept and reused) rather than roll back without them.
+      if (isDependencyUnreachable(error)) throw await this.waitForDependency(row.id, failure);
       this.logger.warn(`instance ${row.id}: upgrade to ${target} failed (${failure}); rolling back`);
       await this.restoreFromBackup(row, backup.id, oldVersion, oldImage);
       const urls = row.desiredState === 'running' ? await this.startExisting(row) : null;
@@ -723,6 +730,17 @@ export class InstanceLifecycleService {
   }
 
   /**
+   * The job's last attempt met an unreachable engine or database: nothing was decided, so the job waits and
+   * resumes (every step is idempotent) instead of leaving the instance half-way in a failed state.
+   */
+  private async waitForDependency(instanceId: string, failure: string): Promise<JobDeferral> {
+    await this.instances
+      .patch(instanceId, { statusReason: `waiting for an unreachable dependency: ${failure.slice(0, 300)}` })
+      .catch(() => undefined);
+    return new JobDeferral(DEPENDENCY_WAIT_MS, `dependency unreachable: ${failure}`);
+  }
+
+  /**
    * Records the failure when no retry follows (last attempt or permanent error), then rethrows so BullMQ
    * retries or fails the job visibly.
    */
@@ -742,8 +760,17 @@ export class InstanceLifecycleService {
     const failure = message(error);
     const final = ctx.isFinalAttempt || error instanceof UnrecoverableError;
     this.logger.warn(`${ctx.id} attempt ${ctx.attempt}/${ctx.maxAttempts} failed: ${failure}`);
+    if (final && isDependencyUnreachable(error)) throw await this.waitForDependency(instanceId, failure);
     if (final) {
-      await record(failure);
+      try {
+        await record(failure);
+      } catch (recordError) {
+        // Recording the outcome needs the engine too (the status follows the container): wait for it.
+        if (isDependencyUnreachable(recordError)) {
+          throw await this.waitForDependency(instanceId, message(recordError));
+        }
+        throw recordError;
+      }
     } else {
       await this.instances.patch(instanceId, {
         statusReason: `${ctx.name} attempt ${ctx.attempt} failed, retrying: ${failure.slice(0, 300)}`,

@@ -1,0 +1,19 @@
+const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * True when `error`, or an error it was caused by, says a dependency could not be reached at all: the container
+ * engine's socket missing or refusing while dockerd restarts, or the database refusing connections while it
+ * restarts. The engine or the database never answered, so nothing was decided: a job that meets this waits for
+ * the dependency (JobDeferral) instead of failing for good on its last attempt.
+ */
+export function isDependencyUnreachable(error: unknown): boolean {
+  let current: unknown = error;
+  // Duck-typed, not instanceof: errors from Node's own modules may come from another realm.
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
+    const { code, syscall, message, cause } = current as Partial<NodeJS.ErrnoException>;
+    if (syscall === 'connect' && code !== undefined && UNREACHABLE_CODES.has(code)) return true;
+    if (typeof message === 'string' && /\bconnect (ENOENT|ECONNREFUSED)\b/.test(message)) return true;
+    current = cause;
+  }
+  return false;
+}
