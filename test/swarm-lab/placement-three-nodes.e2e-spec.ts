@@ -112,8 +112,11 @@ describe('worker SwarmPlacement on a three-node swarm (SwarmLab)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await lab?.stop();
+    if (!lab) return;
+    await lab.stop();
     log('lab stopped');
+    // Nothing of the lab (dockerds, namespaces, veths, bridge, iptables rule, mounts, directory) is left.
+    expect(await lab.leftovers()).toEqual([]);
   }, 60_000);
 
   it('sees the three nodes through the backend, all active and ready', async () => {
