@@ -6,6 +6,7 @@ import { AdminAccountsService } from './admin/admin-accounts.service';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
 import { AuthController } from './auth/auth.controller';
+import { SessionCookies } from './auth/session-cookies';
 import { AuthService } from './auth/auth.service';
 import { BackgroundTasks } from './common/background-tasks';
 import { Clock } from './common/clock';
@@ -61,6 +62,7 @@ import { UsersRepository } from './users/users.repository';
     SigningKeyService,
     AccessTokenIssuer,
     SessionService,
+    SessionCookies,
     EmailTokenService,
     SupabaseAuthGateway,
     AuthService,

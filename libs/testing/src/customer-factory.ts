@@ -18,7 +18,7 @@ export function userServiceTestEnv(
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(smtp.port),
     SMTP_FROM: 'no-reply@saasodoo.test',
-    FRONTEND_URL: 'http://app.saasodoo.test',
+    PORTAL_URL: 'http://app.saasodoo.test',
     INTERNAL_API_TOKEN: requireEnv('INTERNAL_API_TOKEN'),
     TENANT_SERVICE_URL: UNREACHABLE_SERVICE_URL,
     INSTANCE_SERVICE_URL: UNREACHABLE_SERVICE_URL,

@@ -53,7 +53,7 @@ const schema = z.object({
   KILLBILL_BOOTSTRAP_RETRY_MIN_MS: int(1_000, 10),
   KILLBILL_BOOTSTRAP_RETRY_MAX_MS: int(30_000, 10),
 
-  FRONTEND_URL: urlWithDefault('http://localhost:3000'),
+  PORTAL_URL: urlWithDefault('http://localhost:3000'),
   BILLING_SERVICE_URL: urlWithDefault('http://127.0.0.1:8004'),
   USER_SERVICE_URL: urlWithDefault('http://127.0.0.1:8001'),
   TENANT_SERVICE_URL: urlWithDefault('http://127.0.0.1:8002'),
@@ -89,7 +89,7 @@ const schema = z.object({
   PAYNOW_MERCHANT_EMAIL: z.preprocess(emptyAsUndefined, z.email().optional()),
   /** Public URL of our result endpoint. Default: BILLING_SERVICE_URL + /api/billing/webhooks/paynow. */
   PAYNOW_RESULT_URL: optionalUrl,
-  /** Where the customer lands after a web payment. Default: FRONTEND_URL + /billing. */
+  /** Where the customer lands after a web payment. Default: PORTAL_URL + /billing. */
   PAYNOW_RETURN_URL: optionalUrl,
   /** true: `authemail` is PAYNOW_MERCHANT_EMAIL (an integration in test mode); false: the customer's email. */
   PAYNOW_TEST_MODE: envBoolean(false),
@@ -161,7 +161,7 @@ export const envSchema = schema
     ...env,
     KILLBILL_CALLBACK_URL: env.KILLBILL_CALLBACK_URL ?? `${env.BILLING_SERVICE_URL}${KILLBILL_WEBHOOK_PATH}`,
     PAYNOW_RESULT_URL: env.PAYNOW_RESULT_URL ?? `${env.BILLING_SERVICE_URL}${PAYNOW_RESULT_PATH}`,
-    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.FRONTEND_URL}/billing`,
+    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.PORTAL_URL}/billing`,
   }));
 
 export type Config = z.infer<typeof envSchema>;

@@ -56,7 +56,7 @@ export function billingEnv(options: BillingEnvOptions): Record<string, string> {
     SMTP_PORT: String(options.smtpPort ?? 1),
     SMTP_FROM: 'billing@saasodoo.test',
     SMTP_TIMEOUT_MS: '2000',
-    FRONTEND_URL: 'http://app.saasodoo.test',
+    PORTAL_URL: 'http://app.saasodoo.test',
     BILLING_RECONCILE_INTERVAL_SECONDS: '0',
     BILLING_INBOX_POLL_MS: '100',
     BILLING_INBOX_RETRY_BASE_MS: '50',

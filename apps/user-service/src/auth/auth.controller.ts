@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors, JSON_BODY_ERRORS } from '@app/http';
 import { Authenticated, CurrentUser } from '@app/auth';
@@ -16,7 +17,8 @@ import {
   TokenDto,
 } from './auth.dto';
 import { AuthService } from './auth.service';
-import { Acknowledgement, EmailVerified, LoginResult, Registration } from './auth.views';
+import { SessionCookies, SessionModeQuery } from './session-cookies';
+import { Acknowledgement, EmailVerified, LoginResult, Registration, SessionsEnded } from './auth.views';
 import { AccountSummary } from '../account-summary/account-summary.view';
 
 @ApiTags('auth')
@@ -25,6 +27,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly summary: AccountSummaryService,
+    private readonly cookies: SessionCookies,
   ) {}
 
   @Post('register')
@@ -41,7 +44,10 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Exchange email and password for an access token and a refresh token' })
+  @ApiOperation({
+    summary: 'Exchange email and password for an access token and a refresh token',
+    description: 'With ?session=cookie the refresh token is set as an HttpOnly cookie instead of returned.',
+  })
   @ApiOkResponse({ type: LoginResult })
   @ApiErrors(JSON_BODY_ERRORS, {
     401: ['INVALID_CREDENTIALS'],
@@ -49,29 +55,80 @@ export class AuthController {
     429: ['RATE_LIMITED', 'ACCOUNT_LOCKED'],
     503: ['DEPENDENCY_UNAVAILABLE'],
   })
-  login(@Body() dto: LoginDto, @Client() client: ClientInfo) {
-    return this.auth.login(dto, client);
+  async login(
+    @Body() dto: LoginDto,
+    @Query() mode: SessionModeQuery,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.cookies.deliver(await this.auth.login(dto, client), mode, reply);
   }
 
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Rotate the refresh token and get a new access token' })
+  @ApiOperation({
+    summary: 'Rotate the refresh token and get a new access token',
+    description:
+      'With ?session=cookie the refresh token is read from its cookie (X-CSRF-Token required) and both ' +
+      'cookies are rotated.',
+  })
   @ApiOkResponse({ type: LoginResult })
   @ApiErrors(JSON_BODY_ERRORS, {
     401: ['INVALID_REFRESH_TOKEN', 'REFRESH_TOKEN_REUSED', 'SESSION_ENDED'],
+    403: ['CSRF_INVALID'],
     503: ['DEPENDENCY_UNAVAILABLE'],
   })
-  refresh(@Body() dto: RefreshDto) {
-    return this.auth.refresh(dto.refresh_token);
+  async refresh(
+    @Body() dto: RefreshDto,
+    @Query() mode: SessionModeQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const token = this.cookies.refreshTokenOf(mode, dto.refresh_token, request);
+    return this.cookies.deliver(await this.auth.refresh(token), mode, reply);
   }
 
   @Post('logout')
   @HttpCode(HttpStatus.OK)
   @Authenticated()
-  @ApiOperation({ summary: 'End this session: its tokens stop working in every service at once' })
+  @ApiOperation({
+    summary: 'End this session: its tokens stop working in every service at once',
+    description:
+      'With ?session=cookie (X-CSRF-Token required) the session of the refresh cookie ends too and both ' +
+      'cookies are cleared.',
+  })
   @ApiOkResponse({ type: Acknowledgement })
-  logout(@CurrentUser() user: AuthenticatedUser) {
-    return this.auth.logout(user);
+  @ApiErrors({ 400: ['VALIDATION_FAILED'], 403: ['CSRF_INVALID'] })
+  async logout(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() mode: SessionModeQuery,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (mode.session !== 'cookie') return this.auth.logout(user);
+    const refreshToken = this.cookies.checkedRefreshCookie(request);
+    const result = await this.auth.logout(user, refreshToken);
+    this.cookies.clear(reply);
+    return result;
+  }
+
+  @Post('logout-all')
+  @HttpCode(HttpStatus.OK)
+  @Authenticated()
+  @ApiOperation({
+    summary: 'Log out everywhere: every session of the caller ends, this one included',
+    description: 'With ?session=cookie the session cookies are cleared too.',
+  })
+  @ApiOkResponse({ type: SessionsEnded })
+  @ApiErrors({ 400: ['VALIDATION_FAILED'] })
+  async logoutAll(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() mode: SessionModeQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.auth.logoutEverywhere(user);
+    if (mode.session === 'cookie') this.cookies.clear(reply);
+    return result;
   }
 
   @Post('verify-email')

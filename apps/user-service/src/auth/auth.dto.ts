@@ -103,10 +103,11 @@ export class LoginDto extends EmailDto {
 }
 
 export class RefreshDto {
-  @ApiProperty()
+  @ApiPropertyOptional({ description: 'Required, unless ?session=cookie (then it must be absent)' })
+  @IsOptional()
   @IsString()
   @Matches(TOKEN_PATTERN, { message: 'refresh_token is malformed' })
-  refresh_token: string;
+  refresh_token?: string;
 }
 
 export class TokenDto {

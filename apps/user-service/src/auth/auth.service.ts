@@ -30,7 +30,14 @@ import {
   InvalidEmailTokenError,
   RefreshRefusedError,
 } from './auth.errors';
-import type { Acknowledgement, EmailVerified, LoginResult, Registration, TokenPair } from './auth.views';
+import type {
+  Acknowledgement,
+  EmailVerified,
+  LoginResult,
+  Registration,
+  SessionsEnded,
+  TokenPair,
+} from './auth.views';
 import type { LoginDto, PasswordChangeDto, PasswordResetCompleteDto, RegisterDto } from './auth.dto';
 
 type CredentialCheck =
@@ -81,7 +88,7 @@ export class AuthService {
   }
 
   private link(path: string, token: string): string {
-    return `${this.config.FRONTEND_URL}${path}?token=${encodeURIComponent(token)}`;
+    return `${this.config.PORTAL_URL}${path}?token=${encodeURIComponent(token)}`;
   }
 
   async register(dto: RegisterDto, client: ClientInfo): Promise<Registration> {
@@ -97,7 +104,7 @@ export class AuthService {
         dto.email,
         dto.password,
         { first_name: dto.first_name, last_name: dto.last_name },
-        `${this.config.FRONTEND_URL}/verify-email`,
+        `${this.config.PORTAL_URL}/verify-email`,
       );
       if (created.outcome === 'exists') {
         throw new ConflictError('EMAIL_TAKEN', 'An account with this email already exists');
@@ -141,7 +148,7 @@ export class AuthService {
     this.tasks.run('registration emails', async () => {
       await this.mailer.send(user.email, 'welcome', {
         first_name: user.firstName,
-        login_url: `${this.config.FRONTEND_URL}/login`,
+        login_url: `${this.config.PORTAL_URL}/login`,
       });
       if (verificationToken) await this.sendVerification(user, verificationToken);
     });
@@ -188,7 +195,7 @@ export class AuthService {
       if (!user || !user.isActive || user.isVerified) return;
       if (user.supabaseUserId) {
         if (this.supabase.enabled) {
-          await this.supabase.resendConfirmation(email, `${this.config.FRONTEND_URL}/verify-email`);
+          await this.supabase.resendConfirmation(email, `${this.config.PORTAL_URL}/verify-email`);
         }
         return;
       }
@@ -286,7 +293,9 @@ export class AuthService {
     };
   }
 
-  async refresh(refreshToken: string): Promise<LoginResult> {
+  /** `refreshToken` null: the cookie variant found no refresh cookie. */
+  async refresh(refreshToken: string | null): Promise<LoginResult> {
+    if (!refreshToken) throw new RefreshRefusedError('INVALID_REFRESH_TOKEN');
     const { result, refreshToken: next } = await this.sessions.rotate(refreshToken);
     if (result.outcome === 'unknown') throw new RefreshRefusedError('INVALID_REFRESH_TOKEN');
     if (result.outcome === 'reused') throw new RefreshRefusedError('REFRESH_TOKEN_REUSED');
@@ -309,9 +318,20 @@ export class AuthService {
     return { customer: customerView(user), tokens: await this.tokens(user, session, next) };
   }
 
-  async logout(user: AuthenticatedUser): Promise<Acknowledgement> {
+  /** Ends the caller's session, and the one of the presented refresh token when it is the caller's too. */
+  async logout(user: AuthenticatedUser, refreshToken: string | null = null): Promise<Acknowledgement> {
     await this.sessions.revoke(user.session_id, 'logout');
+    const other = refreshToken ? await this.sessions.findByRefreshToken(refreshToken) : null;
+    if (other && other.userId === user.id && other.id !== user.session_id) {
+      await this.sessions.revoke(other.id, 'logout');
+    }
     return { success: true, message: 'Logged out' };
+  }
+
+  /** Ends every session of the caller, the current one included. */
+  async logoutEverywhere(user: AuthenticatedUser): Promise<SessionsEnded> {
+    const ended = await this.sessions.revokeAllForUser(user.id, 'logout_all');
+    return { success: true, message: 'Logged out everywhere', sessions_ended: ended };
   }
 
   /** Same answer, and the same work before answering, whether or not the email belongs to an account. */
@@ -322,7 +342,7 @@ export class AuthService {
       if (!user || !user.isActive) return;
       if (user.supabaseUserId) {
         if (this.supabase.enabled) {
-          await this.supabase.requestPasswordReset(email, `${this.config.FRONTEND_URL}/reset-password`);
+          await this.supabase.requestPasswordReset(email, `${this.config.PORTAL_URL}/reset-password`);
         }
         return;
       }

@@ -1,11 +1,14 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CustomerView } from '../users/user.views';
 
 export class TokenPair {
   @ApiProperty({ description: 'ES256 JWT; send as "Authorization: Bearer <access_token>"' })
   access_token: string;
-  @ApiProperty({ description: 'Opaque; one use only (POST /auth/refresh rotates it)' })
-  refresh_token: string;
+  @ApiPropertyOptional({
+    description:
+      'Opaque; one use only (POST /auth/refresh rotates it). Absent with ?session=cookie (then in a cookie)',
+  })
+  refresh_token?: string;
   @ApiProperty({ enum: ['Bearer'] })
   token_type: 'Bearer';
   @ApiProperty({ format: 'date-time' })
@@ -40,4 +43,9 @@ export class Registration extends Acknowledgement {
 export class EmailVerified extends Acknowledgement {
   @ApiProperty()
   customer: CustomerView;
+}
+
+export class SessionsEnded extends Acknowledgement {
+  @ApiProperty({ type: 'integer', description: 'How many sessions ended', example: 3 })
+  sessions_ended: number;
 }

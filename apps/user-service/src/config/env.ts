@@ -39,8 +39,8 @@ export const envSchema = z
     ...signingKeysEncryptionEnv.shape,
     PORT: port(8001),
     POSTGRES_DB: z.string().min(1).default('auth'),
-    /** Where the links in emails point (`/verify-email?token=`, `/reset-password?token=`). */
-    FRONTEND_URL: httpUrl('http://localhost:3000'),
+    /** The portal: where the links in emails point (`/verify-email?token=`, `/reset-password?token=`, `/login`). */
+    PORTAL_URL: httpUrl('http://localhost:3000'),
     TENANT_SERVICE_URL: httpUrl('http://127.0.0.1:8002'),
     INSTANCE_SERVICE_URL: httpUrl('http://127.0.0.1:8003'),
     BILLING_SERVICE_URL: httpUrl('http://127.0.0.1:8004'),

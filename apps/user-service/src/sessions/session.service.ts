@@ -12,6 +12,7 @@ import { RotationResult, SessionsRepository } from './sessions.repository';
 
 export type RevokeReason =
   | 'logout'
+  | 'logout_all'
   | 'refresh_token_reuse'
   | 'password_reset'
   | 'password_change'
@@ -103,6 +104,11 @@ export class SessionService {
 
   findById(id: string): Promise<SessionEntity | null> {
     return this.repository.findById(id);
+  }
+
+  /** The session a refresh token (current or already rotated) belongs to. */
+  findByRefreshToken(refreshToken: string): Promise<SessionEntity | null> {
+    return this.repository.findByRefreshTokenHash(hashToken(refreshToken));
   }
 
   /** Revokes in Postgres first (waiting for a refresh holding the row), then drops the Redis liveness. */

@@ -20,6 +20,11 @@ export class SessionsRepository {
     return this.sessions.findOneBy({ id });
   }
 
+  async findByRefreshTokenHash(tokenHash: string): Promise<SessionEntity | null> {
+    const token = await this.dataSource.getRepository(RefreshTokenEntity).findOneBy({ tokenHash });
+    return token ? this.sessions.findOneBy({ id: token.sessionId }) : null;
+  }
+
   async create(session: SessionEntity, refreshTokenHash: string): Promise<void> {
     await this.dataSource.transaction(async (em) => {
       await em.insert(SessionEntity, session);
