@@ -147,6 +147,6 @@ export function formatDate(value: string | null | undefined): string {
 }
 
 export function money(amount: number | null | undefined, currency: string | null | undefined): string {
-  if (amount == null) return '—';
+  if (amount == null) return 'no charge';
   return `${currency ?? 'USD'} ${amount.toFixed(2)}`;
 }

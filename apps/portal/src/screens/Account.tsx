@@ -168,6 +168,27 @@ function DeleteAccount() {
   );
 }
 
+function LogOutEverywhere() {
+  const { signedIn } = useAuth();
+  const all = useMutation({
+    mutationFn: () => unwrap(api.POST('/user/auth/logout-all', { params: { query: { session: 'cookie' } } })),
+    onSuccess: () => signedIn(null),
+  });
+  return (
+    <>
+      <button
+        type="button"
+        className="secondary outline"
+        aria-busy={all.isPending}
+        onClick={() => all.mutate()}
+      >
+        Log out everywhere
+      </button>
+      {all.isError && <ErrorNote error={all.error} />}
+    </>
+  );
+}
+
 export default function Account() {
   const { logout } = useAuth();
   const profile = useQuery({
@@ -189,10 +210,13 @@ export default function Account() {
       </section>
       <section aria-labelledby="sessions">
         <h2 id="sessions">Sessions</h2>
-        <p>Logging out here ends this browser's session. Changing your password ends all the others.</p>
-        <button type="button" className="secondary" onClick={() => void logout()}>
-          Log out
-        </button>
+        <p>Log out of this browser, or end every session of your account on every device.</p>
+        <div className="actions">
+          <button type="button" className="secondary" onClick={() => void logout()}>
+            Log out
+          </button>
+          <LogOutEverywhere />
+        </div>
       </section>
       <section aria-labelledby="danger">
         <h2 id="danger">Delete account</h2>

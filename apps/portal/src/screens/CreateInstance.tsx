@@ -80,6 +80,12 @@ export default function CreateInstance() {
     plans.isError && plans.error instanceof ApiError && plans.error.code === 'BILLING_DISABLED';
   const planList = plans.data?.plans ?? [];
   const chosenPlan = planList.find((p) => p.name === form.plan_name);
+  // Plans without prices (billing off) are optional; priced plans must be chosen. The first trial plan is preselected.
+  const priced = planList.some((p) => p.price != null);
+  if (!form.plan_name && planList.length > 0 && priced) {
+    const first = planList.find((p) => p.trial_length > 0) ?? planList[0];
+    setForm({ ...form, plan_name: first.name });
+  }
 
   const create = useMutation({
     mutationFn: async () => {
@@ -176,8 +182,10 @@ export default function CreateInstance() {
                     checked={form.plan_name === p.name}
                     onChange={() => setForm({ ...form, plan_name: p.name })}
                   />
-                  <strong>{p.product ?? p.name}</strong> — {money(p.price, p.currency)} /{' '}
-                  {(p.billing_period ?? 'month').toLowerCase()}
+                  <strong>{p.product ?? p.name}</strong> —{' '}
+                  {p.price == null
+                    ? 'no charge'
+                    : `${money(p.price, p.currency)} / ${(p.billing_period ?? 'month').toLowerCase()}`}
                   <br />
                   <small>
                     {p.entitlements
@@ -211,7 +219,7 @@ export default function CreateInstance() {
             <Field
               label="Subdomain"
               required
-              pattern="[a-z0-9][a-z0-9-]{1,48}[a-z0-9]"
+              pattern="[a-z0-9][a-z0-9\-]{1,48}[a-z0-9]"
               value={form.subdomain}
               onChange={(e) => setForm({ ...form, subdomain: e.target.value.toLowerCase() })}
               error={
@@ -308,7 +316,7 @@ export default function CreateInstance() {
           <button
             type="submit"
             aria-busy={create.isPending}
-            disabled={create.isPending || (step === 1 && planList.length > 0 && !form.plan_name)}
+            disabled={create.isPending || (step === 1 && priced && !form.plan_name)}
           >
             {step < 3 ? 'Next' : 'Launch'}
           </button>
