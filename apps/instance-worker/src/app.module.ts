@@ -8,6 +8,7 @@ import { dataSourceSpec } from './database/data-source';
 import { dockerClientProvider, DockerRuntime } from './docker/docker-runtime';
 import { DockerHealthCheck } from './health/docker.health';
 import { ContainerDbEndpoint } from './lifecycle/container-db-endpoint';
+import { InstanceEventsModule } from './lifecycle/instance-events.publisher';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
 import { InstanceLocks } from './lifecycle/instance-locks';
@@ -61,6 +62,7 @@ export class InstanceLifecycleModule {}
   imports: [
     DockerEngineModule,
     ServiceCoreModule.forService({ envSchema, dataSource: dataSourceSpec, extraChecks: [DockerHealthCheck] }),
+    InstanceEventsModule,
     InstanceDataModule,
     MailModule.forRoot(),
     LifecycleQueueModule,

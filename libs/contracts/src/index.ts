@@ -3,3 +3,4 @@ export * from './internal-api';
 export * from './subdomains';
 export * from './customer-instances';
 export * from './internal-schemas';
+export * from './domain-events';

@@ -1,6 +1,7 @@
 import { INestApplicationContext, Logger, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -54,6 +55,17 @@ function useBoundedJsonParser(adapter: FastifyAdapter): void {
   });
 }
 
+const MICROSERVICE_KEY = Symbol('connectsMicroservice');
+
+/**
+ * Makes the app hybrid: createHttpApp connects a @nestjs/microservices server with these options (read when
+ * the app is built, from the environment then in force) and starts it with the HTTP app, so its
+ * @EventPattern handlers run in production and in every test that boots the module alike.
+ */
+export function ConnectsMicroservice(options: () => MicroserviceOptions): ClassDecorator {
+  return (target) => Reflect.defineMetadata(MICROSERVICE_KEY, options, target);
+}
+
 export interface HttpAppOptions {
   service: string;
   version?: string;
@@ -74,6 +86,9 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
     },
   );
   if (options.logger) app.useLogger(options.logger);
+  const microservice = Reflect.getMetadata(MICROSERVICE_KEY, module) as
+    (() => MicroserviceOptions) | undefined;
+  if (microservice) app.connectMicroservice<MicroserviceOptions>(microservice());
   const document = buildOpenApiDocument(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   const reference = apiReferenceOf(module);
@@ -83,6 +98,7 @@ export async function createHttpApp(module: Type, options: HttpAppOptions): Prom
     });
   }
   await app.init();
+  if (microservice) await app.startAllMicroservices();
   return app;
 }
 

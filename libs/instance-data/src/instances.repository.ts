@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import type { DesiredState, InstanceAction, InstanceStatus, SuspensionSource } from '@app/contracts';
 import { lifecycleJobId, type LifecycleJobParams, type LifecycleJobRequest } from '@app/queue';
@@ -161,9 +161,23 @@ function uniqueConstraint(error: unknown): string | null {
  * The instance table, its status history and the intent bookkeeping. Every status change goes through
  * `transition` (row lock, optimistic check, event in the same transaction); `terminated` is final.
  */
+/**
+ * Told of every status the worker records (after the commit), e.g. to publish `instance.status_changed`. It
+ * must not throw; an app without one provided (instance-service) records as before.
+ */
+export interface InstanceStatusListener {
+  statusRecorded(instance: InstanceEntity): void;
+}
+export const INSTANCE_STATUS_LISTENER = Symbol('INSTANCE_STATUS_LISTENER');
+
 @Injectable()
 export class InstancesRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Optional()
+    @Inject(INSTANCE_STATUS_LISTENER)
+    private readonly statusListener: InstanceStatusListener | null = null,
+  ) {}
 
   // ---- API: create, read, update -------------------------------------------------------------------------
 
@@ -499,7 +513,7 @@ export class InstancesRepository {
    * changes status again (only its patch fields, with `from: ['terminated'], to: 'terminated'`).
    */
   async transition(id: string, change: StatusTransition): Promise<InstanceEntity | null> {
-    return this.dataSource.transaction(async (manager) => {
+    const recorded = await this.dataSource.transaction(async (manager) => {
       const instance = await manager
         .getRepository(InstanceEntity)
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -539,9 +553,12 @@ export class InstancesRepository {
           reason: change.reason ?? null,
           jobId: change.jobId ?? null,
         });
+        return { updated, event: true };
       }
-      return updated;
+      return { updated, event: false };
     });
+    if (recorded?.event) this.statusListener?.statusRecorded(recorded.updated);
+    return recorded?.updated ?? null;
   }
 
   /** Runtime fields only; no status change, no event. */

@@ -12,3 +12,4 @@ export * from './instance-resources';
 export * from './wait-for';
 export * from './prometheus-config';
 export * from './openapi-response-validator';
+export * from './sse-reader';

@@ -27,6 +27,10 @@ export const envSchema = z.object({
   BILLING_SERVICE_URL: httpUrl('http://127.0.0.1:8004'),
   /** none: instances are entitled at once (self-hosting); killbill: billing-service entitles them. */
   BILLING_PROVIDER: z.enum(['killbill', 'none']).default('none'),
+  /** GET /api/v1/events/stream: heartbeat comment interval, Last-Event-ID buffer, membership cache. */
+  EVENT_STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15000),
+  EVENT_STREAM_BUFFER_SIZE: z.coerce.number().int().min(1).default(1000),
+  EVENT_STREAM_MEMBERSHIP_TTL_MS: z.coerce.number().int().min(0).default(30000),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -37,5 +37,6 @@ import { LifecycleDispatcher } from './lifecycle-dispatcher';
     InstanceMetrics,
     TrailingSlashRoutes,
   ],
+  exports: [TenantAccessPolicy],
 })
 export class InstancesModule {}

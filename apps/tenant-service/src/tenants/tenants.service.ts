@@ -9,6 +9,8 @@ import type {
   TenantRole,
 } from '@app/contracts';
 import { APP_CONFIG } from '@app/config';
+import { DOMAIN_EVENTS } from '@app/contracts';
+import { DomainEventPublisher } from '@app/redis';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationFailedError } from '@app/http';
 import { assertTenantPermission, PLAN_INSTANCE_LIMITS, TenantPermission } from '@app/tenancy';
 import { HttpStatus, Inject } from '@nestjs/common';
@@ -87,6 +89,7 @@ export class TenantsService {
     private readonly users: UserDirectoryClient,
     private readonly instances: InstanceServiceClient,
     @Inject(APP_CONFIG) private readonly config: Config,
+    private readonly events: DomainEventPublisher,
   ) {}
 
   /** Loads a live tenant and checks the caller's permission in it (404 for strangers, 403 for weak roles). */
@@ -393,6 +396,10 @@ export class TenantsService {
     if (!tenant) throw new NotFoundError('Tenant');
     const affected = await this.instances.setTenantSuspended(tenant.id, suspended, reason);
     await this.tenants.setStatus(tenant.id, suspended ? 'suspended' : 'active', suspended ? reason : null);
+    this.events.publish(suspended ? DOMAIN_EVENTS.tenantSuspended : DOMAIN_EVENTS.tenantActivated, {
+      tenant_id: tenant.id,
+      reason,
+    });
     const updated = (await this.tenants.findLive(tenant.id)) as TenantEntity;
     return { tenant: tenantView(updated), instances_affected: affected };
   }
