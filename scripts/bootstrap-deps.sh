@@ -94,3 +94,8 @@ if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]] && ! { command -v promtool >/dev/null &
   [[ ${status:-0} == 0 ]] || exit "$status"
 fi
 
+# --- test tools: Chromium for the portal's browser tests (test/portal, playwright-core drives it; nothing is
+# downloaded at run time), only for npm test ---
+if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]] && ! command -v chromium >/dev/null; then
+  apt_install --no-install-recommends chromium fonts-liberation
+fi

@@ -57,7 +57,7 @@ function Overview({ instance }: { instance: Instance }) {
       <dt>Status</dt>
       <dd>
         <StatusBadge status={instance.status} /> (wanted: {instance.desired_state})
-        {instance.status_reason && (
+        {instance.status_reason && instance.status_reason !== instance.status && (
           <>
             <br />
             <small>{instance.status_reason}</small>
@@ -255,6 +255,11 @@ function Backups({ instance, writer }: { instance: Instance; writer: boolean }) 
       {backups.isPending && <Loading what="backups" />}
       {backups.isError && <ErrorNote error={backups.error} retry={() => void backups.refetch()} />}
       {backups.isSuccess && backups.data.backups.length === 0 && <Empty>No backups yet.</Empty>}
+      {backups.isSuccess && backups.data.backups.length > 0 && writer && !allowed.has('restore') && (
+        <p id="restore-why">
+          <small>Restoring replaces the running data: stop the instance first (Actions tab).</small>
+        </p>
+      )}
       {backups.isSuccess && backups.data.backups.length > 0 && (
         <div className="table-wrap">
           <table>
@@ -282,6 +287,7 @@ function Backups({ instance, writer }: { instance: Instance; writer: boolean }) 
                       className="secondary small"
                       disabled={b.status !== 'completed' || !allowed.has('restore')}
                       onClick={() => setRestoring(b.backup_id)}
+                      aria-describedby={allowed.has('restore') ? undefined : 'restore-why'}
                       aria-label={`Restore the backup of ${formatDate(b.created_at)}`}
                     >
                       Restore
