@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # npm run start:local [-- --demo] — the whole platform on this machine, without compose: brings up missing
 # local Postgres/Redis/Docker (same bootstrap as the tests), prepares databases and roles, builds, starts a mail
-# catcher (MailDev), the four services and the worker with their own database users, waits until all are ready,
+# catcher (MailDev), the four services, the worker and the portal (scripts/portal-server.ts) with their own database users, waits until all are ready,
 # makes the first admin, prints what to do next, then supervises: a child that exits unexpectedly is restarted
 # with backoff (1 s doubling to 30 s) while the others keep running. Everything stops on SIGINT/SIGTERM, or
 # when a child fails its first start. --demo adds a demo customer, tenant and running instance (idempotent).
 # Settings: .env (created on the first start from .env.example, with fresh random secrets); variables in the
 # environment win. START_LOCAL_ENV_FILE / START_LOCAL_DIR move .env and .local/ (tests use their own).
 # START_LOCAL_SKIP_BUILD=1 reuses dist/; LOCAL_PORT_OFFSET moves every port (default ports 8001-8005, inbox
-# 1080); HOST is the address the services listen on (default 127.0.0.1: nothing is reachable from outside).
+# 1080, portal PORTAL_PORT 3000); HOST is the address the services listen on (default 127.0.0.1: nothing is reachable from outside).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -56,9 +56,17 @@ export TENANT_SERVICE_URL=http://127.0.0.1:${port[tenant-service]}
 export INSTANCE_SERVICE_URL=http://127.0.0.1:${port[instance-service]}
 export BILLING_SERVICE_URL=http://127.0.0.1:${port[billing-service]}
 export KILLBILL_CALLBACK_URL=$BILLING_SERVICE_URL/api/billing/webhooks/killbill
-# Links in emails open the portal; until it exists, user-service's API docs (the token is in the link).
-if [[ -z ${FRONTEND_URL:-} || $FRONTEND_URL == http://localhost:3000 ]]; then
-  export FRONTEND_URL="$USER_SERVICE_URL/docs#"
+# --- the portal: apps/portal/dist served with the four API prefixes proxied (scripts/portal-server.ts) -------
+export PORTAL_PORT=$((${PORTAL_PORT:-3000} + offset))
+portal_url=http://127.0.0.1:$PORTAL_PORT
+ready_url[portal]=$portal_url/healthz
+# Links in emails open the portal once it is built; until then user-service's API docs (the token is in the link).
+if [[ -z ${PORTAL_URL:-} || $PORTAL_URL == http://localhost:3000 ]]; then
+  if [[ -f ${PORTAL_DIST:-apps/portal/dist}/index.html ]]; then
+    export PORTAL_URL=$portal_url
+  else
+    export PORTAL_URL="$USER_SERVICE_URL/docs#"
+  fi
 fi
 
 # --- mail: a catcher with a web inbox, unless SMTP_HOST is a real relay -----------------------------------
@@ -78,7 +86,7 @@ case ${SMTP_HOST:-127.0.0.1} in
     ;;
   *) echo "start:local: mail goes to the relay ${SMTP_HOST}:${SMTP_PORT:-25} (no catcher started)" ;;
 esac
-children+=("${apps[@]}")
+children+=("${apps[@]}" portal)
 
 # --- the Odoo image: the configured one when it is here or can be pulled, else the stand-in ---------------
 odoo_version=17.0
@@ -132,6 +140,9 @@ launch() {
   if [[ $child == mail-catcher ]]; then
     node node_modules/maildev/dist/bin/maildev.js --smtp "$SMTP_PORT" --ip 127.0.0.1 \
       --web "$inbox_port" --web-ip 127.0.0.1 --mail-directory "$local_dir/mail" >>"$(log_of "$child")" 2>&1 &
+  elif [[ $child == portal ]]; then
+    (exec node -r ts-node/register/transpile-only -r tsconfig-paths/register scripts/portal-server.ts) \
+      >>"$(log_of "$child")" 2>&1 &
   else
     as_app "$child" >>"$(log_of "$child")" 2>&1 &
   fi
@@ -193,6 +204,7 @@ done
 cat <<EOF
 
 What next
+  Portal       $portal_url$([[ -f ${PORTAL_DIST:-apps/portal/dist}/index.html ]] || echo '  (not built yet: npm run build)')
   Mail inbox   ${inbox_url:-none started (mail goes to ${SMTP_HOST:-127.0.0.1}:${SMTP_PORT:-1025})}
                every email the platform sends (verification and reset links) lands here
 EOF

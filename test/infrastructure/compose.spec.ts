@@ -725,6 +725,81 @@ describe('Traefik routing', () => {
   });
 });
 
+describe('the customer portal (app.<BASE_DOMAIN>)', () => {
+  const app = 'app.localhost';
+  /** What Traefik picks among matching routers: the highest priority, by default the longest rule. */
+  const winner = (request: HttpRequest): string | undefined => {
+    const priority = (router: Router) =>
+      Number(
+        labelsOf(router.service)[`traefik.http.routers.${router.name}.priority`] ?? router.ruleText.length,
+      );
+    return routesTo(request).sort((a, b) => priority(b) - priority(a))[0]?.service;
+  };
+
+  it('is built from its own Dockerfile (the repository build, then static files on unprivileged nginx)', () => {
+    const portal = services.portal;
+    expect(portal.build).toEqual({ context: '.', dockerfile: 'infrastructure/portal/Dockerfile' });
+    const dockerfile = readText('infrastructure/portal/Dockerfile');
+    expect(dockerfile).toMatch(/RUN npm run build && test -f apps\/portal\/dist\/index\.html/);
+    expect(dockerfile).toMatch(/^FROM nginxinc\/nginx-unprivileged:[\d.]+-alpine AS runtime$/m);
+    expect(dockerfile).toContain('COPY --from=build /app/apps/portal/dist /usr/share/nginx/html');
+    const nginx = readText('infrastructure/portal/nginx.conf');
+    expect(nginx).toContain('listen 8080;');
+    expect(nginx).toMatch(/try_files \$uri \/index\.html;/);
+    expect(nginx).toMatch(/location ~ \^\/\(user\|tenant\|instance\|billing\)\(\/\|\$\) \{\s*return 404;/);
+    expect(labelsOf('portal')['traefik.http.services.portal.loadbalancer.server.port']).toBe('8080');
+    expect(portal.healthcheck?.test).toEqual([
+      'CMD',
+      'wget',
+      '-q',
+      '-O',
+      '/dev/null',
+      'http://127.0.0.1:8080/healthz',
+    ]);
+    expect(portal.ports ?? []).toEqual([]);
+  });
+
+  it('serves every page path of app.<BASE_DOMAIN> from the portal, and nothing on the API host', () => {
+    for (const path of ['/', '/login', '/verify-email', '/instances/42/logs', '/assets/index-1a2b.js']) {
+      expect({ path, to: winner({ host: app, path }) }).toEqual({ path, to: 'portal' });
+      expect(routesTo({ host: 'api.localhost', path }).map((r) => r.service)).not.toContain('portal');
+    }
+    expect(routesTo({ host: 'elsewhere.example', path: '/' })).toEqual([]);
+  });
+
+  it.each(APPS)(
+    'routes $prefix on the portal host to $name with the same prefix strip (no CORS needed)',
+    (spec) => {
+      for (const path of [`${spec.prefix}/health`, `${spec.prefix}/api/v1/things`, spec.prefix]) {
+        expect({ path, to: winner({ host: app, path }) }).toEqual({ path, to: spec.name });
+      }
+      const [router] = routers.filter((r) => r.service === spec.name && r.name !== 'api-reference');
+      expect(
+        labelsOf(spec.name)[`traefik.http.middlewares.${router!.middlewares[0]}.stripprefix.prefixes`],
+      ).toBe(spec.prefix);
+      // Never the internal API or the metrics: those fall to the portal, whose nginx answers 404 for them.
+      for (const path of [`${spec.prefix}/internal/x`, `${spec.prefix}/metrics`]) {
+        expect({ path, to: winner({ host: app, path }) }).toEqual({ path, to: 'portal' });
+      }
+    },
+  );
+
+  it('points email links at the portal (PORTAL_URL), and .env.example documents PORTAL_URL and PORTAL_PORT', () => {
+    for (const name of PLATFORM_SERVICES) {
+      expect({ name, url: interpolate(envOf(name).PORTAL_URL) }).toEqual({
+        name,
+        url: 'http://app.localhost',
+      });
+    }
+    expect(interpolate(envOf('user-service').PORTAL_URL, { ...DOT_ENV, BASE_DOMAIN: 'example.org' })).toBe(
+      'http://app.example.org',
+    );
+    const example = readText('.env.example');
+    expect(example).toMatch(/^PORTAL_URL=/m);
+    expect(example).toMatch(/^PORTAL_PORT=3000$/m);
+  });
+});
+
 describe('Prometheus', () => {
   it('scrapes every app and the worker at <service>:5000/metrics, one job per service', () => {
     const config = readYaml('infrastructure/prometheus/prometheus.yml') as {

@@ -5,6 +5,7 @@ import { MetricsRegistry } from '@app/metrics';
 import { DesiredState } from '@app/contracts';
 import { clampToCeiling, fieldsAboveCeiling } from '@app/tenancy';
 import { AccountSnapshot, BillingAccountsRepository } from '../records/billing-accounts.repository';
+import { BillingEvents } from '../common/billing-events';
 import { AdvisoryLocks } from '../common/advisory-lock';
 import { isUuid } from '../common/ids';
 import { CoalescingQueue } from '../common/coalescing-queue';
@@ -101,6 +102,7 @@ export class EntitlementSyncService {
     private readonly plans: PlansService,
     private readonly mail: BillingMailService,
     private readonly locks: AdvisoryLocks,
+    private readonly events: BillingEvents,
     metrics: MetricsRegistry,
   ) {
     this.queue = new CoalescingQueue(new Semaphore(config.BILLING_SYNC_CONCURRENCY));
@@ -254,6 +256,8 @@ export class EntitlementSyncService {
       } else {
         await this.subscriptions.setBillingStatus(row.id, 'payment_required');
         await this.subscriptions.saveSnapshotOnly(row.id, snapshotOf(subscription));
+        if (row.billingStatus !== 'payment_required')
+          this.events.subscriptionChanged(row, 'payment_required');
         return { ...result, skipped: 'payment_required' };
       }
     }
@@ -308,9 +312,9 @@ export class EntitlementSyncService {
     const suspensionReason = overdue.isDisableEntitlementAndChangesBlocked
       ? 'the account has unpaid invoices'
       : 'billing is paused';
-    await this.subscriptions.transaction(async (manager) => {
+    const changedTo = await this.subscriptions.transaction(async (manager) => {
       await this.subscriptions.saveSnapshot(manager, row.id, snapshot);
-      if (!target) return;
+      if (!target) return null;
       const transition = await this.subscriptions.transition(manager, row.id, target);
       if (transition) {
         this.logger.log({
@@ -323,7 +327,9 @@ export class EntitlementSyncService {
         });
         await this.mail.entitlementChanged(manager, row, contact, transition, suspensionReason);
       }
+      return transition ? transition.to : null;
     });
+    this.events.subscriptionChanged(row, changedTo ?? row.entitlement);
     return result;
   }
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { BillingEvents } from '../common/billing-events';
 import { CoalescingQueue } from '../common/coalescing-queue';
 import { Semaphore } from '../common/semaphore';
 import { BillingMailDispatcher } from '../notifications/billing-mail.dispatcher';
@@ -41,6 +42,7 @@ export class PaymentConfirmation {
     private readonly mail: PaymentMail,
     private readonly dispatcher: BillingMailDispatcher,
     private readonly metrics: PaymentMetrics,
+    private readonly events: BillingEvents,
   ) {}
 
   confirm(paymentId: string, reason: string): Promise<PaymentRow | null> {
@@ -95,6 +97,7 @@ export class PaymentConfirmation {
       return updated;
     });
     if (!changed) return this.payments.find(row.id); // another confirmation won the race
+    this.events.paymentChanged(changed);
     this.metrics.status(row.method, target);
     const log = { msg: 'payment status changed', payment_id: row.id, from: row.status, to: target, reason };
     if (row.status === 'paid' || (target === 'paid' && row.status !== 'pending')) {
