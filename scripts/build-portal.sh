@@ -10,4 +10,5 @@ if ! out=$(npx --no-install openapi-typescript docs/openapi.json --default-non-n
   exit 1
 fi
 npx --no-install tsc -p apps/portal/tsconfig.json
-npx --no-install vite build --config apps/portal/vite.config.mts --logLevel warn
+# NODE_ENV=production whatever the caller's (npm test exports test): React's production build.
+NODE_ENV=production npx --no-install vite build --config apps/portal/vite.config.mts --logLevel warn

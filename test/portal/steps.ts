@@ -50,7 +50,7 @@ export async function logIn(p: Page, portal: string, who: Person): Promise<void>
 export async function openTab(p: Page, portal: string, instanceId: string, tab: string): Promise<void> {
   // In-app navigation (no reload): the tab links.
   await p.getByRole('navigation', { name: 'Instance sections' }).getByRole('link', { name: tab }).click();
-  await p.waitForURL(`${portal}/instances/${instanceId}/${tab.toLowerCase()}`);
+  await p.waitForURL(`${portal}/odoo/${instanceId}/${tab.toLowerCase()}`);
 }
 
 /** Actions tab: stop (confirmed), wait for stopped, start, wait for running; all live. */

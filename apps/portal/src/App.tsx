@@ -43,7 +43,7 @@ function Shell() {
               </NavLink>
             </li>
             <li>
-              <NavLink to="/billing">Billing</NavLink>
+              <NavLink to="/payments">Billing</NavLink>
             </li>
             <li>
               <NavLink to="/team">Team</NavLink>
@@ -98,11 +98,12 @@ export function App() {
           <Route path="/verify-email" element={<VerifyEmail />} />
           <Route path="/forgot-password" element={<ForgotPassword />} />
           <Route path="/reset-password" element={<ResetPassword />} />
+          {/* No page path starts with an API prefix (/user, /tenant, /instance, /billing): those go to the services. */}
           <Route element={<Shell />}>
             <Route index element={<Dashboard />} />
-            <Route path="instances/new" element={<CreateInstance />} />
-            <Route path="instances/:id/:tab?" element={<InstancePage />} />
-            <Route path="billing/*" element={<Billing />} />
+            <Route path="new" element={<CreateInstance />} />
+            <Route path="odoo/:id/:tab?" element={<InstancePage />} />
+            <Route path="payments/*" element={<Billing />} />
             <Route path="team" element={<Team />} />
             <Route path="account" element={<Account />} />
             <Route path="admin" element={<Admin />} />

@@ -3,7 +3,8 @@ import { getAccessToken, refreshSession } from './client';
 
 /** Which cached queries each event makes stale: the event is only a hint, the data is re-fetched. */
 const INVALIDATES: Record<string, string[][]> = {
-  'instance.status_changed': [['instances'], ['tenants'], ['me']],
+  // A resumed or suspended instance often follows a billing change: billing views re-read too.
+  'instance.status_changed': [['instances'], ['tenants'], ['me'], ['billing']],
   'tenant.suspended': [['tenants'], ['instances'], ['me'], ['admin']],
   'tenant.activated': [['tenants'], ['instances'], ['me'], ['admin']],
   'subscription.changed': [['billing'], ['instances'], ['tenants']],

@@ -17,7 +17,7 @@ function TenantInstances({ tenant }: { tenant: Tenant }) {
     <ul>
       {instances.data.instances.map((i) => (
         <li key={i.id}>
-          <Link to={`/instances/${i.id}`}>{i.name}</Link> <StatusBadge status={i.status} />{' '}
+          <Link to={`/odoo/${i.id}`}>{i.name}</Link> <StatusBadge status={i.status} />{' '}
           <small>{i.subdomain}</small>
         </li>
       ))}

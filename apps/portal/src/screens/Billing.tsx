@@ -47,7 +47,7 @@ function Subscriptions() {
             {subs.data.subscriptions.map((s) => (
               <tr key={s.id}>
                 <td>
-                  <Link to={`/instances/${s.instance_id}`}>{s.plan_name}</Link>
+                  <Link to={`/odoo/${s.instance_id}`}>{s.plan_name}</Link>
                   {s.pending_plan_name && <small> → {s.pending_plan_name}</small>}
                 </td>
                 <td>
@@ -136,7 +136,7 @@ function Invoices() {
                   <Link
                     role="button"
                     className="small"
-                    to={`/billing/pay/${inv.id}`}
+                    to={`/payments/pay/${inv.id}`}
                     aria-label={`Pay invoice ${inv.invoice_number ?? inv.id.slice(0, 8)}`}
                   >
                     Pay
@@ -174,7 +174,7 @@ function PaymentHistory() {
           {payments.data.payments.map((p) => (
             <tr key={p.id}>
               <td>
-                <Link to={`/billing/payments/${p.id}`}>{formatDate(p.created_at)}</Link>
+                <Link to={`/payments/${p.id}`}>{formatDate(p.created_at)}</Link>
               </td>
               <td>{p.method}</td>
               <td>{money(p.amount, p.currency)}</td>
@@ -226,7 +226,7 @@ function Pay() {
     onSuccess: (payment) => {
       void queries.invalidateQueries({ queryKey: ['billing'] });
       if (payment.method === 'card' && payment.redirect_url) window.location.assign(payment.redirect_url);
-      else navigate(`/billing/payments/${payment.id}`);
+      else navigate(`/payments/${payment.id}`);
     },
   });
   const errors = fieldErrors(pay.error);
@@ -339,10 +339,10 @@ function PaymentStatus() {
       {(p.status === 'failed' || p.status === 'cancelled') && (
         <p className="field-error" role="alert">
           The payment did not go through{p.failure_reason ? `: ${p.failure_reason}` : ''}.{' '}
-          <Link to={`/billing/pay/${p.invoice_id}`}>Try again</Link>
+          <Link to={`/payments/pay/${p.invoice_id}`}>Try again</Link>
         </p>
       )}
-      <Link to="/billing">All billing</Link>
+      <Link to="/payments">All billing</Link>
     </article>
   );
 }

@@ -44,11 +44,11 @@ function Done({ created, payNow }: { created: Created; payNow: boolean }) {
       </p>
       <p>
         {payNow ? (
-          <Link role="button" to="/billing">
+          <Link role="button" to="/payments">
             Pay the first invoice
           </Link>
         ) : (
-          <Link role="button" to={`/instances/${created.id}`}>
+          <Link role="button" to={`/odoo/${created.id}`}>
             Open {created.name}
           </Link>
         )}

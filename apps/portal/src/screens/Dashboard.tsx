@@ -130,7 +130,7 @@ function BillingBanner({ tenants }: { tenants: Tenant[] }) {
     <section aria-label="Billing notices">
       {notes.map((n, i) => (
         <div key={i} className={`banner ${n.tone === 'bad' ? 'bad' : ''}`} role="status">
-          {n.text} {n.pay && <Link to="/billing">Go to billing</Link>}
+          {n.text} {n.pay && <Link to="/payments">Go to billing</Link>}
         </div>
       ))}
     </section>
@@ -142,7 +142,7 @@ export function InstanceCard({ instance }: { instance: Instance }) {
     <article data-instance={instance.id}>
       <header>
         <h3>
-          <Link to={`/instances/${instance.id}`}>{instance.name}</Link>
+          <Link to={`/odoo/${instance.id}`}>{instance.name}</Link>
         </h3>
         <StatusBadge status={instance.status} />
       </header>
@@ -191,7 +191,7 @@ function TenantSection({ tenant, instances }: { tenant: Tenant; instances: Insta
         <p>
           <Link
             role="button"
-            to={`/instances/new?tenant=${tenant.id}`}
+            to={`/new?tenant=${tenant.id}`}
             aria-disabled={used >= tenant.max_instances ? true : undefined}
           >
             Launch an Odoo instance

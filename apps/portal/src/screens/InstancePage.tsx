@@ -462,7 +462,7 @@ export default function InstancePage() {
         <ul className="tabs">
           {TABS.map((t) => (
             <li key={t} style={{ listStyle: 'none' }}>
-              <NavLink to={`/instances/${id}/${t}`} aria-current={t === tab ? 'page' : undefined}>
+              <NavLink to={`/odoo/${id}/${t}`} aria-current={t === tab ? 'page' : undefined}>
                 {t[0].toUpperCase() + t.slice(1)}
               </NavLink>
             </li>
