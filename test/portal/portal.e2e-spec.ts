@@ -271,7 +271,7 @@ describe('customer portal in Chromium (issue #13)', () => {
     await adminContext.close();
   }, 60_000);
 
-  it("a second user opening the first user's instance URL sees not found", async () => {
+  it("a second user opening the first user's instance URL sees not found; invited as a viewer, no write controls", async () => {
     const other = { email: uniqueEmail('portal-other'), password: strongPassword() };
     const otherContext = await browser.newContext({ viewport: DESKTOP });
     const otherPage = await otherContext.newPage();
@@ -281,6 +281,28 @@ describe('customer portal in Chromium (issue #13)', () => {
     await otherPage.getByRole('heading', { name: 'Not found' }).waitFor();
     expect(await otherPage.getByText('Moyo ERP').count()).toBe(0);
     await screenshot(otherPage, 'instance-not-found');
+
+    // Invited as a viewer, they see the instance but no write control.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Team' }).click();
+    await page.getByLabel('Email').fill(other.email);
+    await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await page.getByRole('button', { name: 'Invite' }).click();
+    await page.getByRole('cell', { name: other.email }).waitFor();
+    await otherPage.reload();
+    await headingStatus(otherPage, 'running').waitFor();
+    await otherPage.getByRole('link', { name: 'Actions' }).click();
+    await otherPage.getByText('Viewers cannot change instances').first().waitFor();
+    for (const button of await otherPage.locator('.actions button').all())
+      expect(await button.isDisabled()).toBe(true);
+    await otherPage.getByRole('link', { name: 'Settings' }).click();
+    await otherPage.getByText('Viewers cannot change settings.').waitFor();
+    expect(await otherPage.getByRole('button', { name: 'Save settings' }).count()).toBe(0);
+    await otherPage
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Dashboard' })
+      .click();
+    await otherPage.getByText('Your role: viewer').waitFor();
+    expect(await otherPage.getByRole('button', { name: 'Launch an Odoo instance' }).count()).toBe(0);
     await otherContext.close();
   }, 120_000);
 

@@ -182,7 +182,7 @@ export default function CreateInstance() {
                     checked={form.plan_name === p.name}
                     onChange={() => setForm({ ...form, plan_name: p.name })}
                   />
-                  <strong>{p.product ?? p.name}</strong> —{' '}
+                  <strong>{p.product ?? p.name}</strong> <small>({p.name})</small> —{' '}
                   {p.price == null
                     ? 'no charge'
                     : `${money(p.price, p.currency)} / ${(p.billing_period ?? 'month').toLowerCase()}`}

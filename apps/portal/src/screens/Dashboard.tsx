@@ -157,7 +157,9 @@ export function InstanceCard({ instance }: { instance: Instance }) {
           </>
         )}
       </p>
-      {instance.status_reason && <small>{instance.status_reason}</small>}
+      {instance.status_reason && instance.status_reason !== instance.status && (
+        <small>{instance.status_reason}</small>
+      )}
     </article>
   );
 }
@@ -187,18 +189,19 @@ function TenantSection({ tenant, instances }: { tenant: Tenant; instances: Insta
           ))}
         </div>
       )}
-      {writer && tenant.status === 'active' && (
+      {writer && tenant.status === 'active' && used < tenant.max_instances && (
         <p>
-          <Link
-            role="button"
-            to={`/new?tenant=${tenant.id}`}
-            aria-disabled={used >= tenant.max_instances ? true : undefined}
-          >
+          <Link role="button" to={`/new?tenant=${tenant.id}`}>
             Launch an Odoo instance
           </Link>
-          {used >= tenant.max_instances && (
-            <small> The plan allows {tenant.max_instances}; terminate one or upgrade.</small>
-          )}
+        </p>
+      )}
+      {writer && tenant.status === 'active' && used >= tenant.max_instances && (
+        <p>
+          <small>
+            Your plan allows {tenant.max_instances} instance{tenant.max_instances === 1 ? '' : 's'}: terminate
+            one to launch another.
+          </small>
         </p>
       )}
     </section>
