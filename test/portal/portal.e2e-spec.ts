@@ -3,6 +3,7 @@ import {
   adminQuery,
   adminSql,
   HostPlatform,
+  linkInMail,
   MailInbox,
   removeInstanceResources,
   strongPassword,
@@ -315,5 +316,26 @@ describe('customer portal in Chromium (issue #13)', () => {
     await page.goto(`${PORTAL}/payments`);
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
     expect(page.url()).toContain('/login?next=');
+  }, 60_000);
+
+  it('forgot password: the emailed link opens the portal, the new password logs in', async () => {
+    await page.goto(`${PORTAL}/login`);
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByRole('button', { name: 'Email me a reset link' }).click();
+    await page.getByText('a reset link is on its way').waitFor();
+    const link = linkInMail(await inbox.waitFor(owner.email, /reset your .* password/i), '/reset-password');
+    expect(link.url.startsWith(`${PORTAL}/reset-password?token=`)).toBe(true);
+    await page.goto(link.url);
+    await page.getByLabel('New password').fill('short');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.locator('label:has-text("New password") .field-error').waitFor();
+    await expectAccessible(page, 'reset password');
+    await screenshot(page, 'reset-password');
+    owner.password = strongPassword();
+    await page.getByLabel('New password').fill(owner.password);
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByText('Your password is changed.').waitFor();
+    await logIn(page, PORTAL, owner);
   }, 60_000);
 });

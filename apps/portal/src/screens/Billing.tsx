@@ -32,7 +32,12 @@ function Subscriptions() {
     return <Empty>No subscriptions yet. Launching an instance with a plan starts one.</Empty>;
   return (
     <>
-      <div className="table-wrap">
+      <div
+        className="table-wrap"
+        tabIndex={0}
+        role="region"
+        aria-label="Table (scrolls sideways on small screens)"
+      >
         <table>
           <thead>
             <tr>
@@ -113,7 +118,12 @@ function Invoices() {
   if (invoices.isError) return <ErrorNote error={invoices.error} retry={() => void invoices.refetch()} />;
   if (invoices.data.invoices.length === 0) return <Empty>No invoices yet.</Empty>;
   return (
-    <div className="table-wrap">
+    <div
+      className="table-wrap"
+      tabIndex={0}
+      role="region"
+      aria-label="Table (scrolls sideways on small screens)"
+    >
       <table>
         <thead>
           <tr>
@@ -160,7 +170,12 @@ function PaymentHistory() {
   if (payments.isError) return <ErrorNote error={payments.error} retry={() => void payments.refetch()} />;
   if (payments.data.payments.length === 0) return <Empty>No payments yet.</Empty>;
   return (
-    <div className="table-wrap">
+    <div
+      className="table-wrap"
+      tabIndex={0}
+      role="region"
+      aria-label="Table (scrolls sideways on small screens)"
+    >
       <table>
         <thead>
           <tr>
@@ -352,7 +367,7 @@ export default function Billing() {
     <Routes>
       <Route index element={<Overview />} />
       <Route path="pay/:invoiceId" element={<Pay />} />
-      <Route path="payments/:paymentId" element={<PaymentStatus />} />
+      <Route path=":paymentId" element={<PaymentStatus />} />
     </Routes>
   );
 }

@@ -261,7 +261,12 @@ function Backups({ instance, writer }: { instance: Instance; writer: boolean }) 
         </p>
       )}
       {backups.isSuccess && backups.data.backups.length > 0 && (
-        <div className="table-wrap">
+        <div
+          className="table-wrap"
+          tabIndex={0}
+          role="region"
+          aria-label="Table (scrolls sideways on small screens)"
+        >
           <table>
             <thead>
               <tr>

@@ -58,7 +58,12 @@ function Members({ tenant }: { tenant: Tenant }) {
       {members.isError && <ErrorNote error={members.error} retry={() => void members.refetch()} />}
       {members.isSuccess && members.data.members.length === 0 && <Empty>No members.</Empty>}
       {members.isSuccess && members.data.members.length > 0 && (
-        <div className="table-wrap">
+        <div
+          className="table-wrap"
+          tabIndex={0}
+          role="region"
+          aria-label="Table (scrolls sideways on small screens)"
+        >
           <table>
             <thead>
               <tr>
