@@ -41,7 +41,10 @@ class MetricsController {
   }
 }
 
-/** Times every request in Fastify's onResponse hook, so 404s and errors from the filter are counted too. */
+/**
+ * Times every request in Fastify's onResponse hook, so 404s and errors from the filter are counted too (not
+ * event streams).
+ */
 @Injectable()
 class HttpMetricsHook implements OnModuleInit {
   constructor(
@@ -53,6 +56,8 @@ class HttpMetricsHook implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter?.getInstance() as FastifyInstance | undefined;
     if (!fastify?.addHook) return;
     fastify.addHook('onResponse', async (request, reply) => {
+      // A Server-Sent Events stream lasts as long as the client stays: its duration is no latency.
+      if (String(reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream')) return;
       const route = request.routeOptions?.url ?? 'unmatched';
       this.metrics.httpDuration.observe(
         { method: request.method, route, status_code: String(reply.statusCode) },

@@ -51,12 +51,11 @@ export class EventStreamService implements OnApplicationShutdown {
     await audience.load();
     if (response.destroyed) return;
 
-    response.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    response.setHeader('content-type', 'text/event-stream; charset=utf-8');
+    response.setHeader('cache-control', 'no-cache, no-transform');
+    response.setHeader('connection', 'keep-alive');
+    response.setHeader('x-accel-buffering', 'no');
+    response.writeHead(200);
     let closed = false;
     const write = (text: string) => {
       if (closed) return;
