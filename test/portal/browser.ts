@@ -46,3 +46,28 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
       nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })),
     }));
 }
+
+/**
+ * Waits until nothing listens on the host-mode ports of `offset` any more (the previous spec's platform may still
+ * be closing): start:local would otherwise, for one, find the SMTP port taken and start no mail catcher.
+ */
+export async function waitForFreePorts(offset: number, timeoutMs = 60_000): Promise<void> {
+  const { createConnection } = await import('node:net');
+  const ports = [1025, 1080, 3000, 8001, 8002, 8003, 8004, 8005].map((p) => p + offset);
+  const busy = (port: number) =>
+    new Promise<boolean>((done) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once('error', () => done(false));
+    });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const taken = (await Promise.all(ports.map(async (p) => ((await busy(p)) ? p : 0)))).filter(Boolean);
+    if (taken.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`ports still taken: ${taken.join(', ')}`);
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}

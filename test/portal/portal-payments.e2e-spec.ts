@@ -10,7 +10,7 @@ import {
 } from '@app/testing';
 import { KillBillEmulator } from '../../libs/testing/src/killbill-emulator';
 import { PaynowEmulator } from '../../libs/testing/src/paynow-emulator';
-import { launchChromium, screenshot } from './browser';
+import { launchChromium, screenshot, waitForFreePorts } from './browser';
 import { expectAccessible, headingStatus, logIn, signUpAndVerify } from './steps';
 
 /**
@@ -38,6 +38,7 @@ async function dropDatabases(): Promise<void> {
 describe('portal: pay an overdue invoice by EcoCash and see the instance resume (issue #13)', () => {
   beforeAll(async () => {
     await dropDatabases();
+    await waitForFreePorts(OFFSET);
     await kb.start();
     await paynow.start();
     platform = new HostPlatform({
@@ -133,6 +134,7 @@ describe('portal: pay an overdue invoice by EcoCash and see the instance resume 
     await page.getByText('this page updates by itself').or(errors).first().waitFor();
     expect(await errors.allTextContents()).toEqual([]);
     await page.locator('[data-status="pending"]').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await expectAccessible(page, 'payment pending');
     await screenshot(page, 'payment-pending-mobile');
 

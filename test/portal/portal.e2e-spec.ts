@@ -9,7 +9,7 @@ import {
   strongPassword,
   uniqueEmail,
 } from '@app/testing';
-import { launchChromium, screenshot } from './browser';
+import { launchChromium, screenshot, waitForFreePorts } from './browser';
 import {
   backUpAndRestore,
   expectAccessible,
@@ -52,6 +52,7 @@ async function dropDatabases(): Promise<void> {
 describe('customer portal in Chromium (issue #13)', () => {
   beforeAll(async () => {
     await dropDatabases();
+    await waitForFreePorts(OFFSET);
     await platform.start();
     inbox = new MailInbox(platform.printed('Mail inbox'));
     browser = await launchChromium();

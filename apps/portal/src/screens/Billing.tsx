@@ -340,8 +340,9 @@ function PaymentStatus() {
               {p.instructions}
             </p>
           )}
-          <p aria-busy="true">
-            Waiting for you to approve the payment on your phone… this page updates by itself.
+          <p role="status">
+            <span aria-busy="true" /> Waiting for you to approve the payment on your phone… this page updates
+            by itself.
           </p>
         </>
       )}

@@ -130,16 +130,17 @@ function Members({ tenant }: { tenant: Tenant }) {
               onChange={(e) => setInvite({ ...invite, email: e.target.value })}
               error={errors.email}
             />
-            <label>
-              Role
+            <div>
+              <label htmlFor={`invite-role-${tenant.id}`}>Role</label>
               <select
+                id={`invite-role-${tenant.id}`}
                 value={invite.role}
                 onChange={(e) => setInvite({ ...invite, role: e.target.value as 'admin' | 'viewer' })}
               >
                 <option value="viewer">viewer (read only)</option>
                 <option value="admin">admin (manages instances)</option>
               </select>
-            </label>
+            </div>
           </fieldset>
           {add.isError && Object.keys(errors).length === 0 && <ErrorNote error={add.error} />}
           <button type="submit" aria-busy={add.isPending} disabled={add.isPending}>
