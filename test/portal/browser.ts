@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -52,7 +53,6 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
  * be closing): start:local would otherwise, for one, find the SMTP port taken and start no mail catcher.
  */
 export async function waitForFreePorts(offset: number, timeoutMs = 60_000): Promise<void> {
-  const { createConnection } = await import('node:net');
   const ports = [1025, 1080, 3000, 8001, 8002, 8003, 8004, 8005].map((p) => p + offset);
   const busy = (port: number) =>
     new Promise<boolean>((done) => {

@@ -289,7 +289,7 @@ describe('customer portal in Chromium (issue #13)', () => {
     await page.getByLabel('Email').fill(other.email);
     await page.getByLabel('Role', { exact: true }).selectOption('viewer');
     await page.getByRole('button', { name: 'Invite' }).click();
-    await page.getByRole('cell', { name: other.email }).waitFor();
+    await page.getByRole('cell', { name: other.email, exact: true }).waitFor();
     await otherPage.reload();
     await headingStatus(otherPage, 'running').waitFor();
     await otherPage.getByRole('link', { name: 'Actions' }).click();
