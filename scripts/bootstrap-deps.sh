@@ -102,3 +102,9 @@ if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]]; then
   command -v iptables >/dev/null || lab_packages+=(iptables)
   if [[ ${#lab_packages[@]} -gt 0 ]]; then apt_install --no-install-recommends "${lab_packages[@]}"; fi
 fi
+
+# --- test tools: Chromium for the portal's browser tests (test/portal, playwright-core drives it; nothing is
+# downloaded at run time), only for npm test ---
+if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]] && ! command -v chromium >/dev/null; then
+  apt_install --no-install-recommends chromium fonts-liberation
+fi

@@ -52,7 +52,7 @@ export async function startPortalServer(env: NodeJS.ProcessEnv = process.env) {
     );
   }
   const config = parsed.data;
-  const app = Fastify({ logger: { level: 'info' }, disableRequestLogging: false });
+  const app = Fastify({ logger: { level: 'info' } });
 
   const upstreams = {
     user: config.USER_SERVICE_URL,

@@ -22,5 +22,6 @@ npm run --silent lint
 npm run --silent lint:openapi
 echo "== build"
 npm run --silent build
+npm run --silent check:bundle
 echo "== tests"
 node node_modules/jest/bin/jest.js --runInBand "$@"

@@ -112,9 +112,11 @@ describe('the first ten minutes: README quickstart on a fresh machine (issue #16
     });
     expect(registered.status).toBe(201);
     const link = linkInMail(await inbox.waitFor(email, /confirm your email/i), '/verify-email');
-    // Until the portal exists, the link opens user-service's API docs.
-    expect(link.url.startsWith(`${users}/docs#/verify-email?token=`)).toBe(true);
-    expect((await fetch(link.url)).status).toBe(200);
+    // The link opens the portal (built by npm run build, served by start:local), which verifies with the token.
+    expect(link.url.startsWith(`${platform.printed('Portal')}/verify-email?token=`)).toBe(true);
+    const page = await fetch(link.url);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
     expect((await post(`${users}/auth/verify-email`, { token: link.token })).status).toBe(200);
     const login = await json<{ tokens: { access_token: string } }>(
       await post(`${users}/auth/login`, { email, password }),

@@ -70,7 +70,7 @@ describe('entitlement mapping, one notification at a time', () => {
     await deliverOnly('INVOICE_PAYMENT_FAILED');
     const mail = await world.smtp.waitFor({ to: customer.email, subject: /Payment failed/, after: before });
     expect(mail.text).toContain('5.00 USD is still due');
-    expect(mail.text).toContain('http://app.saasodoo.test/billing');
+    expect(mail.text).toContain('http://app.saasodoo.test/payments');
     expect(instance()?.status).toBe('running');
   });
 

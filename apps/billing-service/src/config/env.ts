@@ -161,7 +161,7 @@ export const envSchema = schema
     ...env,
     KILLBILL_CALLBACK_URL: env.KILLBILL_CALLBACK_URL ?? `${env.BILLING_SERVICE_URL}${KILLBILL_WEBHOOK_PATH}`,
     PAYNOW_RESULT_URL: env.PAYNOW_RESULT_URL ?? `${env.BILLING_SERVICE_URL}${PAYNOW_RESULT_PATH}`,
-    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.PORTAL_URL}/billing`,
+    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.PORTAL_URL}/payments`,
   }));
 
 export type Config = z.infer<typeof envSchema>;

@@ -19,7 +19,7 @@ export class BillingMailService {
   ) {}
 
   private get billingUrl(): string {
-    return `${this.config.PORTAL_URL}/billing`;
+    return `${this.config.PORTAL_URL}/payments`;
   }
 
   /** Suspension, resumption after a suspension, termination. Nothing for the first start. */

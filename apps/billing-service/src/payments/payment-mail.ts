@@ -43,7 +43,7 @@ export class PaymentMail {
           template: 'billing_payment_not_completed',
           tenantId: payment.tenantId,
           customerId: payment.createdBy,
-          vars: { ...base, outcome: payment.status, billing_url: `${this.config.PORTAL_URL}/billing` },
+          vars: { ...base, outcome: payment.status, billing_url: `${this.config.PORTAL_URL}/payments` },
         },
         manager,
       );

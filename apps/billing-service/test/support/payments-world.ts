@@ -68,7 +68,7 @@ export function paymentsEnv(
       PAYNOW_MERCHANT_EMAIL: paynow.merchantEmail,
       PAYNOW_TEST_MODE: 'true',
       PAYNOW_RESULT_URL: `http://127.0.0.1:${callbackPort}${PAYNOW_RESULT_PATH}`,
-      PAYNOW_RETURN_URL: 'http://app.saasodoo.test/billing',
+      PAYNOW_RETURN_URL: 'http://app.saasodoo.test/payments',
       PAYMENT_POLL_MIN_MS: '300',
       PAYMENT_POLL_MAX_MS: '1000',
       PAYMENT_WORK_POLL_MS: '100',
