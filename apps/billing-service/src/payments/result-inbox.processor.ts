@@ -8,6 +8,12 @@ import { ResultInboxRepository, ResultInboxRow } from './result-inbox.repository
 
 const LEASE_MS = 60_000;
 const MAX_ATTEMPTS = 10;
+/**
+ * Stored updates confirmed at once (each a poll to PayNow, then the settlement). The result endpoint shares the
+ * event loop with this work: at 4 rather than 16, bench:payments (500 payments x 3 posts) answered at p50
+ * 18-23 ms instead of 31-33 ms and p99 36-68 ms instead of 67-110 ms (still noisy), and drained no slower.
+ */
+const CONFIRMATIONS_AT_ONCE = 4;
 
 /**
  * Handles stored PayNow status updates asynchronously. An update only says "look at this payment": the
@@ -44,7 +50,7 @@ export class ResultInboxProcessor implements OnApplicationBootstrap, OnModuleDes
 
   private async drainOnce(): Promise<number> {
     const rows = await this.inbox.claim(64, LEASE_MS);
-    await forEachLimit(rows, 16, (row) => this.handle(row));
+    await forEachLimit(rows, CONFIRMATIONS_AT_ONCE, (row) => this.handle(row));
     return rows.length;
   }
 
