@@ -322,6 +322,8 @@ describe('customer portal in Chromium (issue #13)', () => {
   it('forgot password: the emailed link opens the portal, the new password logs in', async () => {
     await page.goto(`${PORTAL}/login`);
     await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    // The screen is loaded on demand: until it shows, 'Email' is still the login form's field.
+    await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
     await page.getByLabel('Email').fill(owner.email);
     await page.getByRole('button', { name: 'Email me a reset link' }).click();
     await page.getByText('a reset link is on its way').waitFor();
