@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { chmod, mkdir } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
+import type { NetworkInfo } from '../placement-backend';
 
 /**
  * The address of the engine's default bridge gateway: reachable from every container on this host (bridge
@@ -38,4 +39,9 @@ export function nodeLabelConstraints(labels: Record<string, string>): string[] {
 export async function ensureSharedDirectory(path: string): Promise<void> {
   await mkdir(path, { recursive: true });
   await chmod(path, 0o777);
+}
+
+/** The engine's view of a network, as the placement port reports it (both backends list networks alike). */
+export function toNetworkInfo(network: Docker.NetworkInspectInfo): NetworkInfo {
+  return { name: network.Name, labels: network.Labels ?? {}, created: new Date(network.Created) };
 }

@@ -20,7 +20,7 @@ import {
   type PlacementEvent,
   type ReadyOptions,
 } from '../placement-backend';
-import { bridgeGateway, ensureSharedDirectory } from './docker-host';
+import { bridgeGateway, ensureSharedDirectory, toNetworkInfo } from './docker-host';
 import {
   ContainerSpecMismatchError,
   DOCKER_CLIENT,
@@ -106,11 +106,7 @@ export class DockerPlacement implements PlacementBackend {
   }
 
   async listNetworks(labels: string[]): Promise<NetworkInfo[]> {
-    return (await this.docker.listNetworks(labels)).map((n) => ({
-      name: n.Name,
-      labels: n.Labels ?? {},
-      created: new Date(n.Created),
-    }));
+    return (await this.docker.listNetworks(labels)).map(toNetworkInfo);
   }
 
   hostGateway(): Promise<string> {

@@ -5,7 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG } from '@app/config';
 import type { Config } from '../../config/env';
-import { bridgeGateway, ensureSharedDirectory } from '../docker/docker-host';
+import { bridgeGateway, ensureSharedDirectory, toNetworkInfo } from '../docker/docker-host';
 import { DOCKER_CLIENT, DockerRuntime } from '../docker/docker-runtime';
 import { INSTANCE_ID_LABEL, type InstanceSpec, type InstanceStorage, type JobSpec } from '../instance-spec';
 import {
@@ -135,11 +135,7 @@ export class SwarmPlacement implements PlacementBackend {
   }
 
   async listNetworks(labels: string[]): Promise<NetworkInfo[]> {
-    return (await this.docker.listNetworks(labels)).map((n) => ({
-      name: n.Name,
-      labels: n.Labels ?? {},
-      created: new Date(n.Created),
-    }));
+    return (await this.docker.listNetworks(labels)).map(toNetworkInfo);
   }
 
   hostGateway(): Promise<string> {
