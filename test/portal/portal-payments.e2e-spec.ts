@@ -18,7 +18,7 @@ import { expectAccessible, headingStatus, logIn, signUpAndVerify } from './steps
  * the overdue invoice by EcoCash in the portal and watches it resume. The real platform in host mode, billing on
  * the Kill Bill emulator (frozen clock, moved by hand) and PayNow on its emulator (test mode, clock by hand).
  */
-const OFFSET = 25000;
+const OFFSET = 19000; // every port below 32768, out of the range the OS hands out to client sockets
 const PORTAL = `http://127.0.0.1:${3000 + OFFSET}`;
 const BILLING = `http://127.0.0.1:${8004 + OFFSET}`;
 const SUFFIX = `${process.env.TEST_DB_SUFFIX ?? '_test'}_portalpay`;

@@ -20,7 +20,7 @@ import { NOT_BUILT_PAGE, startPortalServer } from '../../scripts/portal-server';
  * cookie's Path=/user/auth works, Server-Sent Events stream through). A stand-in build of the portal
  * (PORTAL_DIST) keeps this independent of the React app's own build.
  */
-const OFFSET = 27000;
+const OFFSET = 18000; // every port below 32768, out of the range the OS hands out to client sockets
 const dist = mkdtempSync(join(tmpdir(), 'portal-dist-'));
 const INDEX = '<!doctype html><title>SaaSOdoo portal (test build)</title><div id="root"></div>';
 mkdirSync(join(dist, 'assets'));

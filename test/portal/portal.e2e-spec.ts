@@ -25,7 +25,7 @@ import {
  * platform in host mode (npm run start:local with the stand-in Odoo image): start:local serves the built portal
  * on PORTAL_PORT with /user, /tenant, /instance and /billing proxied to the services.
  */
-const OFFSET = 25000;
+const OFFSET = 23000; // every port below 32768, out of the range the OS hands out to client sockets
 const PORTAL = `http://127.0.0.1:${3000 + OFFSET}`;
 const SUFFIX = `${process.env.TEST_DB_SUFFIX ?? '_test'}_portal`;
 const DATABASES = ['auth', 'tenant', 'instance', 'billing'].map((d) => `${d}${SUFFIX}`);
