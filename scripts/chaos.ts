@@ -10,7 +10,7 @@
  * backup filesystem to ENOSPC while backups run.
  * Self-contained: the platform runs on a Postgres cluster, a Redis server and a backup tmpfs of its own
  * (made here, removed at the end), so only dockerd is shared with the machine. CHAOS_SKIP=dockerd,… leaves
- * faults out (for development); CHAOS_PORT_OFFSET moves the ports (default 26000).
+ * faults out (for development); CHAOS_PORT_OFFSET moves the ports (default 16000: every port stays below the ephemeral range, 32768 and up).
  */
 import 'reflect-metadata';
 import Docker from 'dockerode';
@@ -47,7 +47,7 @@ const settings = {
   senderDurationMs: short ? 60_000 : 240_000,
   stepTimeoutMs: 240_000,
 };
-const offset = Number(process.env.CHAOS_PORT_OFFSET ?? 26_000);
+const offset = Number(process.env.CHAOS_PORT_OFFSET ?? 16_000);
 const skipped = new Set((process.env.CHAOS_SKIP ?? '').split(',').filter(Boolean));
 const runId = randomBytes(3).toString('hex');
 const scratch = mkdtempSync(join(tmpdir(), `chaos-${runId}-`));
