@@ -24,6 +24,7 @@ declare -A secrets=(
   [killbill_password]=KILLBILL_PASSWORD
   [killbill_api_secret]=KILLBILL_API_SECRET
   [killbill_webhook_secret]=KILLBILL_WEBHOOK_SECRET
+  [backup_download_secret]=BACKUP_DOWNLOAD_SECRET
   [traefik_dashboard_users]=TRAEFIK_DASHBOARD_USERS
 )
 create() { # name value

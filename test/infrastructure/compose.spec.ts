@@ -658,6 +658,29 @@ describe('Traefik routing', () => {
     }
   });
 
+  it('routes only signed backup downloads to the worker, at the base instance-service puts in its links', () => {
+    const labels = labelsOf(WORKER);
+    const [router, ...others] = routers.filter((r) => r.service === WORKER);
+    expect(others).toEqual([]);
+    expect(router?.name).toBe('backup-downloads');
+    expect(router?.middlewares[0]).toBe('backup-downloads-strip');
+    expect(labels['traefik.http.middlewares.backup-downloads-strip.stripprefix.prefixes']).toBe('/downloads');
+    expect(labels[`traefik.http.services.${router?.target}.loadbalancer.server.port`]).toBe('5000');
+    expect(labels['traefik.docker.network']).toBe(compose.networks?.platform?.name);
+    const download = '/downloads/backups/6f1c2d9e-0000-4000-8000-000000000001/download';
+    expect(routesTo({ host, path: download }).map((r) => r.name)).toEqual(['backup-downloads']);
+    for (const path of [
+      '/downloads/health/ready',
+      '/downloads/metrics',
+      '/downloads',
+      '/backups/x/download',
+    ]) {
+      expect({ path, routers: routesTo({ host, path }).map((r) => r.name) }).toEqual({ path, routers: [] });
+    }
+    // The links instance-service signs start with that public base (the .env.example value is empty).
+    expect(interpolate(envOf('instance-service').BACKUP_DOWNLOAD_URL)).toBe('http://api.localhost/downloads');
+  });
+
   it('routes /docs and /docs/json on the API host to the merged reference user-service serves at /reference/docs', () => {
     const labels = labelsOf('user-service');
     const [router] = routers.filter((r) => r.name === 'api-reference');

@@ -112,6 +112,26 @@ describe('infrastructure/swarm/stack.yml', () => {
     expect(stack.networks.odoo?.attachable).toBe(true);
   });
 
+  it('routes only backup downloads to the worker, at the base instance-service signs its links with', () => {
+    const labels = services['instance-worker']?.deploy?.labels ?? {};
+    const rules = Object.entries(labels).filter(([key]) => /^traefik\.http\.routers\.[^.]+\.rule$/.test(key));
+    expect(rules).toEqual([
+      [
+        'traefik.http.routers.backup-downloads.rule',
+        'Host(`api.${BASE_DOMAIN:-localhost}`) && PathPrefix(`/downloads/backups/`)',
+      ],
+    ]);
+    expect(labels['traefik.http.middlewares.backup-downloads-strip.stripprefix.prefixes']).toBe('/downloads');
+    expect(services['instance-service']?.environment?.BACKUP_DOWNLOAD_URL).toBe(
+      '${BACKUP_DOWNLOAD_URL:-http://api.${BASE_DOMAIN:-localhost}/downloads}',
+    );
+    for (const app of ['instance-service', 'instance-worker']) {
+      expect(services[app]?.environment?.BACKUP_DOWNLOAD_SECRET_FILE).toBe(
+        '/run/secrets/backup_download_secret',
+      );
+    }
+  });
+
   it('names config files that exist', () => {
     for (const [name, config] of Object.entries(stack.configs)) {
       expect({ name, exists: existsSync(join(root, dirname(stackPath), config.file)) }).toEqual({

@@ -35,8 +35,11 @@ export const envSchema = z.object({
   EVENT_STREAM_MEMBERSHIP_TTL_MS: z.coerce.number().int().min(0).default(30000),
   /** Manual backups a customer may ask for per instance and UTC day (429 BACKUP_DAILY_LIMIT beyond). */
   MANUAL_BACKUPS_PER_DAY: z.coerce.number().int().min(1).default(5),
-  /** Where the worker that holds the backups serves `/backups/{id}/download` (its PORT). */
-  BACKUP_DOWNLOAD_URL: httpUrl('http://127.0.0.1:8005'),
+  /**
+   * Public base of the worker's `/backups/{id}/download` (the worker holds the files): its PORT in host mode,
+   * Traefik's `/downloads` route on the API host in compose. Empty: the host-mode default.
+   */
+  BACKUP_DOWNLOAD_URL: z.preprocess((v) => (v === '' ? undefined : v), httpUrl('http://127.0.0.1:8005')),
   /** How long a backup download link works. */
   BACKUP_DOWNLOAD_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
 });
