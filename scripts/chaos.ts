@@ -15,7 +15,7 @@
 import 'reflect-metadata';
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -192,6 +192,17 @@ async function main(): Promise<number> {
         rmSync(scratch, { recursive: true, force: true });
       }
     })());
+  /** A failed run keeps the processes' logs and the backup and event rows, for whoever reads the table. */
+  const keepEvidence = async (): Promise<void> => {
+    const kept = join(tmpdir(), `chaos-${runId}-evidence`);
+    mkdirSync(kept, { recursive: true });
+    if (platform) cpSync(join(platform.localDir, 'logs'), join(kept, 'logs'), { recursive: true });
+    for (const table of ['instance_backups', 'instance_events', 'instances']) {
+      const dump = await adminQuery(`SELECT * FROM ${table} ORDER BY created_at`, db.instance);
+      writeFileSync(join(kept, `${table}.json`), JSON.stringify(dump, null, 1));
+    }
+    log(`a check failed: logs and rows kept in ${kept}`);
+  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       process.stdout.write(`chaos: ${signal}, removing what the run made\n`);
@@ -415,6 +426,7 @@ async function main(): Promise<number> {
       pass: false,
     });
   } finally {
+    if (rows.some((r) => !r.pass)) await keepEvidence().catch(() => undefined);
     await cleanup();
   }
   process.stdout.write(

@@ -21,7 +21,7 @@ import { RestoreRolledBackError, SafeRestore } from '../backups/safe-restore';
 import { TerminationSafety } from '../backups/termination-safety';
 import type { Config } from '../config/env';
 import { InstanceBackupsService } from './instance-backups.service';
-import { InstanceLocks } from './instance-locks';
+import { InstanceLocks, type InstanceLock } from './instance-locks';
 import { InstanceRuntime, WaitAbandonedError, type ObservedContainer } from './instance-runtime';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -67,6 +67,8 @@ function message(error: unknown): string {
 @Injectable()
 export class InstanceLifecycleService {
   private readonly logger = new Logger(InstanceLifecycleService.name);
+  /** The instance lock each running job holds, by job id (checked before every transition it writes). */
+  private readonly held = new Map<string, InstanceLock>();
 
   constructor(
     private readonly instances: InstancesRepository,
@@ -469,6 +471,7 @@ export class InstanceLifecycleService {
       jobId: ctx.id,
       requestedBy: operation.requested_by,
     });
+    await this.ensureLockHeld(ctx);
     const removed = await this.backups.applyRetention(row.id);
     await this.move(row, this.stableStatus(row, await this.runtime.observe(row)), ctx, {
       reason: `backup ${backup.id} completed${removed ? `; ${removed} old backup(s) removed` : ''}`,
@@ -576,6 +579,7 @@ export class InstanceLifecycleService {
       const containerId = await this.runtime.ensureContainer(row, password, newImage);
       const urls = row.desiredState === 'running' ? await this.runtime.startAndWait(row, containerId) : null;
       await this.finishUpgrade(row, ctx, urls, `upgraded from ${oldVersion} to ${target}`);
+      await this.ensureLockHeld(ctx);
       await this.backups.applyRetention(row.id);
       return 'succeeded';
     } catch (error) {
@@ -695,6 +699,7 @@ export class InstanceLifecycleService {
       completesOperation?: boolean;
     },
   ): Promise<InstanceEntity> {
+    await this.ensureLockHeld(ctx);
     const from = row.status;
     const updated = await this.instances.transition(row.id, {
       from: [from],
@@ -716,6 +721,7 @@ export class InstanceLifecycleService {
   private async locked(ctx: LifecycleJobContext, fn: () => Promise<JobOutcome>): Promise<JobOutcome> {
     const lock = await this.locks.tryAcquire(ctx.data.instance_id);
     if (!lock) throw new JobDeferral(500 + Math.floor(Math.random() * 500), 'instance busy with another job');
+    this.held.set(ctx.id, lock);
     try {
       return await fn();
     } catch (error) {
@@ -725,8 +731,14 @@ export class InstanceLifecycleService {
       }
       throw error;
     } finally {
+      this.held.delete(ctx.id);
       await lock.release();
     }
+  }
+
+  /** Throws LockLostError (a deferral) when the job's instance lock went with its session and is held elsewhere. */
+  private async ensureLockHeld(ctx: LifecycleJobContext): Promise<void> {
+    await this.held.get(ctx.id)?.ensureHeld();
   }
 
   /**

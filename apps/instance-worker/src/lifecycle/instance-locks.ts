@@ -2,10 +2,31 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Pool, type PoolClient } from 'pg';
 import { APP_CONFIG } from '@app/config';
 import { assertServiceCredentials, logPoolErrors } from '@app/database';
+import { JobDeferral } from '@app/queue';
 import type { Config } from '../config/env';
 
 export interface InstanceLock {
+  /**
+   * Resolves while the lock is still ours. A session advisory lock dies with its connection (a database
+   * restart ends every session while the job goes on): then it is taken again on a new connection, and if
+   * someone else took it meanwhile, this throws LockLostError: the job must not write as if it were alone.
+   */
+  ensureHeld(): Promise<void>;
   release(): Promise<void>;
+}
+
+/**
+ * The instance lock's session ended and another job or sweep holds the lock now: the job stops before its
+ * next write and is put back (a deferral, not a failure: every step is idempotent, it resumes later).
+ */
+export class LockLostError extends JobDeferral {
+  constructor(namespace: string, key: string) {
+    super(
+      1000 + Math.floor(Math.random() * 1000),
+      `the ${namespace} lock on ${key} was lost with its database session and is held elsewhere now`,
+    );
+    this.name = 'LockLostError';
+  }
 }
 
 /**
@@ -42,34 +63,76 @@ export class InstanceLocks implements OnApplicationShutdown {
 
   /** A session lock on `key` in `namespace`, held until released; null when someone else holds it. */
   async tryLock(namespace: string, key: string): Promise<InstanceLock | null> {
+    let client: PoolClient | null = await this.take(namespace, key);
+    if (!client) return null;
+    let released = false;
+    let lost = false;
+    const onLoss = (): void => {
+      lost = true;
+    };
+    /** The connection goes back to the pool (or away) without this lock's listeners. */
+    const letGo = (held: PoolClient, destroy: boolean): void => {
+      held.off('error', onLoss);
+      held.off('end', onLoss);
+      held.release(destroy);
+    };
+    const watch = (held: PoolClient): void => {
+      held.on('error', onLoss);
+      held.on('end', onLoss);
+    };
+    watch(client);
+    return {
+      ensureHeld: async () => {
+        if (released) throw new LockLostError(namespace, key);
+        if (!lost) return;
+        if (client) letGo(client, true);
+        client = null;
+        const again = await this.take(namespace, key);
+        if (!again) {
+          released = true;
+          throw new LockLostError(namespace, key);
+        }
+        this.logger.warn(`${namespace} lock on ${key}: its session ended; taken again`);
+        client = again;
+        lost = false;
+        watch(again);
+      },
+      release: async () => {
+        if (released || !client) return;
+        released = true;
+        const held = client;
+        client = null;
+        if (lost) return letGo(held, true);
+        try {
+          await held.query(`SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, [namespace, key]);
+          letGo(held, false);
+        } catch {
+          // Dropping the connection releases the lock too.
+          letGo(held, true);
+        }
+      },
+    };
+  }
+
+  /**
+   * A connection holding the session lock, or null when someone else holds it. A pooled connection a
+   * database restart ended fails its first query: it is dropped and the lock asked for once more on a new one.
+   */
+  private async take(namespace: string, key: string, retries = 1): Promise<PoolClient | null> {
     const client: PoolClient = await this.pool.connect();
     try {
       const { rows } = await client.query<{ locked: boolean }>(
         `SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS locked`,
         [namespace, key],
       );
-      if (!rows[0]?.locked) {
-        client.release();
-        return null;
-      }
+      if (rows[0]?.locked) return client;
+      client.release();
+      return null;
     } catch (error) {
       client.release(true);
+      if (retries > 0) return this.take(namespace, key, retries - 1);
       throw error;
     }
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        try {
-          await client.query(`SELECT pg_advisory_unlock(hashtext($1), hashtext($2))`, [namespace, key]);
-          client.release();
-        } catch {
-          // Dropping the connection releases the lock too.
-          client.release(true);
-        }
-      },
-    };
   }
 
   /**
