@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
 import { loadConfig } from '@app/config';
 import { JobDeferral } from '@app/queue';
 import { adminQuery, waitFor } from '@app/testing';
 import { envSchema } from '../src/config/env';
 import { InstanceLocks, LockLostError, type InstanceLock } from '../src/lifecycle/instance-locks';
+import { isDependencyUnreachable } from '../src/lifecycle/unreachable';
 import { LifecycleTestKit } from './support/worker-harness';
 
 /**
@@ -17,11 +19,12 @@ describe('instance locks across a lost database session', () => {
   const kit = new LifecycleTestKit();
   let locks: InstanceLocks;
   let others: InstanceLocks;
+  let config: ReturnType<typeof loadConfig<typeof envSchema>>;
   const held: InstanceLock[] = [];
 
   beforeAll(async () => {
     await kit.ensureDatabase();
-    const config = loadConfig(envSchema, { ...process.env, ...kit.env });
+    config = loadConfig(envSchema, { ...process.env, ...kit.env });
     locks = new InstanceLocks(config);
     others = new InstanceLocks(config);
   });
@@ -94,6 +97,25 @@ describe('instance locks across a lost database session', () => {
     expect(await locks.tryAcquire(id)).toBeNull();
     await other?.release();
     expect(await advisoryHolders()).toBe(0);
+  });
+
+  it('counts a session the database ended (as a restart does) as the database being away, not a job failure', async () => {
+    const client = new Client({
+      host: config.POSTGRES_HOST,
+      port: config.POSTGRES_PORT,
+      database: kit.database,
+      user: config.DB_SERVICE_USER,
+      password: config.DB_SERVICE_PASSWORD,
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    const error = await client.query(`SELECT pg_terminate_backend(pg_backend_pid())`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await client.end().catch(() => undefined);
+    expect((error as { code?: string }).code).toBe('57P01');
+    expect(isDependencyUnreachable(error)).toBe(true);
   });
 
   it('leaves a healthy lock alone: ensureHeld is a no-op, and it is taken and released again and again', async () => {

@@ -1,7 +1,8 @@
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lifecycleJobId } from '@app/queue';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { createQueueRedis, LIFECYCLE_QUEUE_NAME, lifecycleJobId } from '@app/queue';
 import { MetricsRegistry } from '@app/metrics';
 import { InstanceReconciler } from '../src/lifecycle/instance-reconciler';
 import { InstanceUsageMeter } from '../src/lifecycle/instance-usage-meter';
@@ -246,6 +247,52 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     } finally {
       await stranger.remove({ force: true, v: true });
     }
+  });
+
+  it('settles an instance left backing_up by a backup job that failed for good without recording it', async () => {
+    const created = await kit.create();
+    const row = await kit.waitForStatus(created.id, 'running');
+    await kit.openData(); // the database and queue, while no worker runs
+    await kit.stopWorker(kit.app);
+    const connection = createQueueRedis(kit.env.REDIS_URL ?? '', 'test-failing-worker', 'blocking');
+    const failing = new Worker(LIFECYCLE_QUEUE_NAME, null, {
+      connection,
+      prefix: kit.env.QUEUE_PREFIX,
+      autorun: false,
+    });
+    let jobId = '';
+    try {
+      const recorded = await kit.instances.requestAction(
+        row.id,
+        'backup',
+        { kind: 'manual' },
+        { actor: 'test' },
+      );
+      jobId = await kit.enqueue(recorded);
+      await kit.instances.transition(row.id, { from: ['running'], to: 'backing_up', actor: 'test' });
+      // The job dies on its last attempt before its handler could record anything (as when the database
+      // was restarting while the job asked for the instance lock).
+      const token = randomUUID();
+      const job = await failing.getNextJob(token);
+      expect(job?.id).toBe(jobId);
+      await job?.moveToFailed(new UnrecoverableError('connect ECONNREFUSED 127.0.0.1:5432'), token);
+      expect(await kit.queue.getJobState(jobId)).toBe('failed');
+    } finally {
+      await failing.close();
+      connection.disconnect();
+      await kit.startWorker();
+    }
+    // The reconciler settles it as the job's own failure record would have: as the container is.
+    const settled = await waitFor('the stuck backup settled', async () => {
+      const current = await kit.get(row.id);
+      return current.pendingOperation === null ? current : null;
+    });
+    expect(settled.status).toBe('running');
+    expect(settled.lastError).toContain('ECONNREFUSED');
+    const events = await kit.instances.listEvents(row.id);
+    expect(
+      events.some((e) => e.jobId === jobId && e.fromStatus === 'backing_up' && e.toStatus === 'running'),
+    ).toBe(true);
   });
 
   it('re-enqueues a pending operation whose job was lost', async () => {

@@ -719,7 +719,14 @@ export class InstanceLifecycleService {
   }
 
   private async locked(ctx: LifecycleJobContext, fn: () => Promise<JobOutcome>): Promise<JobOutcome> {
-    const lock = await this.locks.tryAcquire(ctx.data.instance_id);
+    // The lock lives in the database: while it restarts, the job waits for it instead of spending an attempt
+    // (seen in `npm run chaos`: a backup's last attempt failed here and left the instance `backing_up`).
+    const lock = await this.locks.tryAcquire(ctx.data.instance_id).catch((error: unknown) => {
+      if (isDependencyUnreachable(error)) {
+        throw new JobDeferral(DEPENDENCY_WAIT_MS, `instance lock: database unreachable (${message(error)})`);
+      }
+      throw error;
+    });
     if (!lock) throw new JobDeferral(500 + Math.floor(Math.random() * 500), 'instance busy with another job');
     this.held.set(ctx.id, lock);
     try {

@@ -204,9 +204,20 @@ export class InstanceReconciler {
         await this.underLock(row.id, async (current) => {
           if (current.pendingOperation?.job_id !== operation.job_id) return;
           const job = await this.queue.getJob(operation.job_id);
+          // A status in the middle of a step the job never finished settles as the job's own failure record
+          // would: a backup leaves the instance as its container is; anything else half-done is `error`
+          // (seen in `npm run chaos`: a backup job that died with the database left it `backing_up` for good).
+          const to: InstanceStatus =
+            current.status === 'backing_up'
+              ? this.lifecycle.stableStatus(current, await this.runtime.observe(current))
+              : state === 'failed' &&
+                  !OBSERVED_STATUSES.includes(current.status) &&
+                  !['pending', 'terminated', 'error'].includes(current.status)
+                ? 'error'
+                : current.status;
           await this.instances.transition(current.id, {
             from: [current.status],
-            to: current.status,
+            to,
             actor: ACTOR_SWEEP,
             action: operation.action,
             reason: `${operation.action} job ended (${state}) without finishing`,
