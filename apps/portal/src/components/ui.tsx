@@ -56,6 +56,20 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
 
+/** A table that scrolls sideways on small screens, reachable by keyboard (the region takes focus). */
+export function ScrollTable({ children }: { children: ReactNode }) {
+  return (
+    <div
+      className="table-wrap"
+      tabIndex={0}
+      role="region"
+      aria-label="Table (scrolls sideways on small screens)"
+    >
+      <table>{children}</table>
+    </div>
+  );
+}
+
 const TONES: Record<string, string> = {
   running: 'ok',
   active: 'ok',

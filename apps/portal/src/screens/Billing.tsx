@@ -3,7 +3,17 @@ import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError, fieldErrors, unwrap, type Schemas } from '../api/client';
 import { useInvoices, usePayments, useSubscriptions } from '../api/queries';
-import { Confirm, Empty, ErrorNote, Field, Loading, StatusBadge, formatDate, money } from '../components/ui';
+import {
+  Confirm,
+  Empty,
+  ErrorNote,
+  Field,
+  formatDate,
+  Loading,
+  money,
+  ScrollTable,
+  StatusBadge,
+} from '../components/ui';
 
 type Method = Schemas['CreatePaymentDto']['method'];
 
@@ -32,62 +42,55 @@ function Subscriptions() {
     return <Empty>No subscriptions yet. Launching an instance with a plan starts one.</Empty>;
   return (
     <>
-      <div
-        className="table-wrap"
-        tabIndex={0}
-        role="region"
-        aria-label="Table (scrolls sideways on small screens)"
-      >
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Plan</th>
-              <th scope="col">State</th>
-              <th scope="col">Trial ends</th>
-              <th scope="col">Paid through</th>
-              <th scope="col">Renewal</th>
-            </tr>
-          </thead>
-          <tbody>
-            {subs.data.subscriptions.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <Link to={`/odoo/${s.instance_id}`}>{s.plan_name}</Link>
-                  {s.pending_plan_name && <small> → {s.pending_plan_name}</small>}
-                </td>
-                <td>
-                  <StatusBadge status={s.entitled ? 'active' : (s.billing_status ?? s.entitlement)} />
-                </td>
-                <td>{formatDate(s.trial_ends_at)}</td>
-                <td>{s.charged_through_date ?? '—'}</td>
-                <td>
-                  {s.cancel_requested ? (
-                    <>
-                      <small>Ends {formatDate(s.cancels_at)} </small>
-                      <button
-                        type="button"
-                        className="secondary small"
-                        onClick={() => change.mutate({ id: s.id, undo: true })}
-                      >
-                        Keep it
-                      </button>
-                    </>
-                  ) : (
+      <ScrollTable>
+        <thead>
+          <tr>
+            <th scope="col">Plan</th>
+            <th scope="col">State</th>
+            <th scope="col">Trial ends</th>
+            <th scope="col">Paid through</th>
+            <th scope="col">Renewal</th>
+          </tr>
+        </thead>
+        <tbody>
+          {subs.data.subscriptions.map((s) => (
+            <tr key={s.id}>
+              <td>
+                <Link to={`/odoo/${s.instance_id}`}>{s.plan_name}</Link>
+                {s.pending_plan_name && <small> → {s.pending_plan_name}</small>}
+              </td>
+              <td>
+                <StatusBadge status={s.entitled ? 'active' : (s.billing_status ?? s.entitlement)} />
+              </td>
+              <td>{formatDate(s.trial_ends_at)}</td>
+              <td>{s.charged_through_date ?? '—'}</td>
+              <td>
+                {s.cancel_requested ? (
+                  <>
+                    <small>Ends {formatDate(s.cancels_at)} </small>
                     <button
                       type="button"
-                      className="secondary outline small"
-                      onClick={() => setCancelling(s.id)}
-                      disabled={s.state === 'CANCELLED'}
+                      className="secondary small"
+                      onClick={() => change.mutate({ id: s.id, undo: true })}
                     >
-                      Cancel at end of term
+                      Keep it
                     </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                  </>
+                ) : (
+                  <button
+                    type="button"
+                    className="secondary outline small"
+                    onClick={() => setCancelling(s.id)}
+                    disabled={s.state === 'CANCELLED'}
+                  >
+                    Cancel at end of term
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </ScrollTable>
       {change.isError && <ErrorNote error={change.error} />}
       {cancelling && (
         <Confirm
@@ -118,48 +121,41 @@ function Invoices() {
   if (invoices.isError) return <ErrorNote error={invoices.error} retry={() => void invoices.refetch()} />;
   if (invoices.data.invoices.length === 0) return <Empty>No invoices yet.</Empty>;
   return (
-    <div
-      className="table-wrap"
-      tabIndex={0}
-      role="region"
-      aria-label="Table (scrolls sideways on small screens)"
-    >
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Invoice</th>
-            <th scope="col">Date</th>
-            <th scope="col">Amount</th>
-            <th scope="col">Balance</th>
-            <th scope="col">Pay</th>
+    <ScrollTable>
+      <thead>
+        <tr>
+          <th scope="col">Invoice</th>
+          <th scope="col">Date</th>
+          <th scope="col">Amount</th>
+          <th scope="col">Balance</th>
+          <th scope="col">Pay</th>
+        </tr>
+      </thead>
+      <tbody>
+        {invoices.data.invoices.map((inv) => (
+          <tr key={inv.id} data-invoice={inv.id}>
+            <td>{inv.invoice_number ?? inv.id.slice(0, 8)}</td>
+            <td>{inv.invoice_date ?? '—'}</td>
+            <td>{money(inv.amount, inv.currency)}</td>
+            <td>{money(inv.balance, inv.currency)}</td>
+            <td>
+              {inv.balance > 0 ? (
+                <Link
+                  role="button"
+                  className="small"
+                  to={`/payments/pay/${inv.id}`}
+                  aria-label={`Pay invoice ${inv.invoice_number ?? inv.id.slice(0, 8)}`}
+                >
+                  Pay
+                </Link>
+              ) : (
+                <StatusBadge status="paid" />
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {invoices.data.invoices.map((inv) => (
-            <tr key={inv.id} data-invoice={inv.id}>
-              <td>{inv.invoice_number ?? inv.id.slice(0, 8)}</td>
-              <td>{inv.invoice_date ?? '—'}</td>
-              <td>{money(inv.amount, inv.currency)}</td>
-              <td>{money(inv.balance, inv.currency)}</td>
-              <td>
-                {inv.balance > 0 ? (
-                  <Link
-                    role="button"
-                    className="small"
-                    to={`/payments/pay/${inv.id}`}
-                    aria-label={`Pay invoice ${inv.invoice_number ?? inv.id.slice(0, 8)}`}
-                  >
-                    Pay
-                  </Link>
-                ) : (
-                  <StatusBadge status="paid" />
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </ScrollTable>
   );
 }
 
@@ -170,37 +166,30 @@ function PaymentHistory() {
   if (payments.isError) return <ErrorNote error={payments.error} retry={() => void payments.refetch()} />;
   if (payments.data.payments.length === 0) return <Empty>No payments yet.</Empty>;
   return (
-    <div
-      className="table-wrap"
-      tabIndex={0}
-      role="region"
-      aria-label="Table (scrolls sideways on small screens)"
-    >
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Date</th>
-            <th scope="col">Method</th>
-            <th scope="col">Amount</th>
-            <th scope="col">Status</th>
+    <ScrollTable>
+      <thead>
+        <tr>
+          <th scope="col">Date</th>
+          <th scope="col">Method</th>
+          <th scope="col">Amount</th>
+          <th scope="col">Status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {payments.data.payments.map((p) => (
+          <tr key={p.id}>
+            <td>
+              <Link to={`/payments/${p.id}`}>{formatDate(p.created_at)}</Link>
+            </td>
+            <td>{p.method}</td>
+            <td>{money(p.amount, p.currency)}</td>
+            <td>
+              <StatusBadge status={p.status} />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {payments.data.payments.map((p) => (
-            <tr key={p.id}>
-              <td>
-                <Link to={`/payments/${p.id}`}>{formatDate(p.created_at)}</Link>
-              </td>
-              <td>{p.method}</td>
-              <td>{money(p.amount, p.currency)}</td>
-              <td>
-                <StatusBadge status={p.status} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </ScrollTable>
   );
 }
 

@@ -8,10 +8,11 @@ import {
   Empty,
   ErrorNote,
   Field,
-  Loading,
-  StatusBadge,
   formatBytes,
   formatDate,
+  Loading,
+  ScrollTable,
+  StatusBadge,
 } from '../components/ui';
 
 type Instance = Schemas['InstanceResponseDto'];
@@ -261,48 +262,41 @@ function Backups({ instance, writer }: { instance: Instance; writer: boolean }) 
         </p>
       )}
       {backups.isSuccess && backups.data.backups.length > 0 && (
-        <div
-          className="table-wrap"
-          tabIndex={0}
-          role="region"
-          aria-label="Table (scrolls sideways on small screens)"
-        >
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Taken</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Status</th>
-                <th scope="col">Size</th>
-                <th scope="col">Restore</th>
+        <ScrollTable>
+          <thead>
+            <tr>
+              <th scope="col">Taken</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Status</th>
+              <th scope="col">Size</th>
+              <th scope="col">Restore</th>
+            </tr>
+          </thead>
+          <tbody>
+            {backups.data.backups.map((b) => (
+              <tr key={b.backup_id} data-backup={b.backup_id}>
+                <td>{formatDate(b.created_at)}</td>
+                <td>{b.kind}</td>
+                <td>
+                  <StatusBadge status={b.status} />
+                </td>
+                <td>{formatBytes(b.total_size)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    disabled={b.status !== 'completed' || !allowed.has('restore')}
+                    onClick={() => setRestoring(b.backup_id)}
+                    aria-describedby={allowed.has('restore') ? undefined : 'restore-why'}
+                    aria-label={`Restore the backup of ${formatDate(b.created_at)}`}
+                  >
+                    Restore
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {backups.data.backups.map((b) => (
-                <tr key={b.backup_id} data-backup={b.backup_id}>
-                  <td>{formatDate(b.created_at)}</td>
-                  <td>{b.kind}</td>
-                  <td>
-                    <StatusBadge status={b.status} />
-                  </td>
-                  <td>{formatBytes(b.total_size)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="secondary small"
-                      disabled={b.status !== 'completed' || !allowed.has('restore')}
-                      onClick={() => setRestoring(b.backup_id)}
-                      aria-describedby={allowed.has('restore') ? undefined : 'restore-why'}
-                      aria-label={`Restore the backup of ${formatDate(b.created_at)}`}
-                    >
-                      Restore
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </ScrollTable>
       )}
       {restoring && (
         <Confirm

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, fieldErrors, unwrap, type Schemas } from '../api/client';
 import { useTenants } from '../api/queries';
 import { useAuth } from '../auth';
-import { Confirm, Empty, ErrorNote, Field, Loading } from '../components/ui';
+import { Confirm, Empty, ErrorNote, Field, Loading, ScrollTable } from '../components/ui';
 
 type Tenant = Schemas['TenantView'];
 
@@ -58,59 +58,52 @@ function Members({ tenant }: { tenant: Tenant }) {
       {members.isError && <ErrorNote error={members.error} retry={() => void members.refetch()} />}
       {members.isSuccess && members.data.members.length === 0 && <Empty>No members.</Empty>}
       {members.isSuccess && members.data.members.length > 0 && (
-        <div
-          className="table-wrap"
-          tabIndex={0}
-          role="region"
-          aria-label="Table (scrolls sideways on small screens)"
-        >
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                {owner && <th scope="col">Manage</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {members.data.members.map((m) => (
-                <tr key={m.user_id}>
-                  <td>{m.email}</td>
+        <ScrollTable>
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              {owner && <th scope="col">Manage</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {members.data.members.map((m) => (
+              <tr key={m.user_id}>
+                <td>{m.email}</td>
+                <td>
+                  {owner && m.role !== 'owner' ? (
+                    <select
+                      aria-label={`Role of ${m.email}`}
+                      value={m.role}
+                      onChange={(e) =>
+                        update.mutate({ userId: m.user_id, role: e.target.value as 'admin' | 'viewer' })
+                      }
+                    >
+                      <option value="admin">admin</option>
+                      <option value="viewer">viewer</option>
+                    </select>
+                  ) : (
+                    m.role
+                  )}
+                </td>
+                {owner && (
                   <td>
-                    {owner && m.role !== 'owner' ? (
-                      <select
-                        aria-label={`Role of ${m.email}`}
-                        value={m.role}
-                        onChange={(e) =>
-                          update.mutate({ userId: m.user_id, role: e.target.value as 'admin' | 'viewer' })
-                        }
+                    {m.role !== 'owner' && m.user_id !== customer?.id && (
+                      <button
+                        type="button"
+                        className="secondary outline small"
+                        onClick={() => setRemoving(m)}
+                        aria-label={`Remove ${m.email}`}
                       >
-                        <option value="admin">admin</option>
-                        <option value="viewer">viewer</option>
-                      </select>
-                    ) : (
-                      m.role
+                        Remove
+                      </button>
                     )}
                   </td>
-                  {owner && (
-                    <td>
-                      {m.role !== 'owner' && m.user_id !== customer?.id && (
-                        <button
-                          type="button"
-                          className="secondary outline small"
-                          onClick={() => setRemoving(m)}
-                          aria-label={`Remove ${m.email}`}
-                        >
-                          Remove
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </ScrollTable>
       )}
       {update.isError && <ErrorNote error={update.error} />}
       {owner && (
