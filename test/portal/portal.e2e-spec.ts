@@ -308,6 +308,66 @@ describe('customer portal in Chromium (issue #13)', () => {
     await otherContext.close();
   }, 120_000);
 
+  it('an admin suspends the tenant and the owner sees the instance suspended live; activated, it runs again', async () => {
+    const adminEmail = platform.printed('Admin');
+    const adminPassword = /Admin\s+\S+\s+password: (\S+)/.exec(platform.output())?.[1] ?? '';
+    const adminContext = await browser.newContext({ viewport: DESKTOP });
+    const adminPage = await adminContext.newPage();
+    await logIn(adminPage, PORTAL, { email: adminEmail, password: adminPassword });
+    await page.goto(`${PORTAL}/odoo/${instanceId}`);
+    await headingStatus(page, 'running').waitFor();
+
+    await adminPage.getByRole('link', { name: 'Admin' }).click();
+    await adminPage.getByLabel('Search tenants').fill(subdomain);
+    await adminPage.locator('summary', { hasText: 'Moyo Traders' }).click();
+    await adminPage.getByLabel('Reason to suspend Moyo Traders').fill('Chargeback on the last invoice');
+    await adminPage.getByRole('button', { name: 'Suspend tenant' }).click();
+    // The owner's page follows without a reload (the event stream).
+    await headingStatus(page, 'suspended').waitFor({ timeout: 60_000 });
+    const [row] = await adminQuery<{ status: string; desired_state: string }>(
+      `SELECT status, desired_state FROM instances WHERE id = '${instanceId}'`,
+      `instance${SUFFIX}`,
+    );
+    expect(row).toEqual({ status: 'suspended', desired_state: 'suspended' });
+
+    await adminPage.getByLabel('Reason to activate Moyo Traders').fill('Settled by bank transfer');
+    await adminPage.getByRole('button', { name: 'Activate tenant' }).click();
+    await headingStatus(page, 'running').waitFor({ timeout: 60_000 });
+    await adminContext.close();
+  }, 150_000);
+
+  it('changes the password on the account page: the other session is logged out, the new password works', async () => {
+    const otherContext = await browser.newContext({ viewport: DESKTOP });
+    const otherPage = await otherContext.newPage();
+    await logIn(otherPage, PORTAL, owner);
+
+    await page.goto(`${PORTAL}/account`);
+    await page.getByLabel('Current password').fill('not-the-password-1A!');
+    await page.getByLabel('New password').fill(strongPassword());
+    await page.getByRole('button', { name: 'Change password' }).click();
+    // A wrong current password is refused and changes nothing.
+    await page.locator('[role="alert"], .field-error').first().waitFor();
+    expect(await page.getByText('Password changed').count()).toBe(0);
+
+    const changed = strongPassword();
+    await page.getByLabel('Current password').fill(owner.password);
+    await page.getByLabel('New password').fill(changed);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed; your other sessions are logged out.').waitFor();
+    owner.password = changed;
+
+    // The other browser's session is gone: its next page asks to log in.
+    await otherPage.goto(`${PORTAL}/payments`);
+    await otherPage.getByRole('heading', { name: 'Log in' }).waitFor();
+    await otherContext.close();
+    // This one still works, and the new password logs in elsewhere.
+    await page.goto(`${PORTAL}/`);
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    const fresh = await browser.newContext({ viewport: DESKTOP });
+    await logIn(await fresh.newPage(), PORTAL, owner);
+    await fresh.close();
+  }, 90_000);
+
   it('logs out: the session cookie is gone and a reload asks to log in again', async () => {
     await page.goto(`${PORTAL}/`);
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
