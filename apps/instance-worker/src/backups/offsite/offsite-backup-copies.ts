@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -83,7 +83,7 @@ function filesOf(backup: InstanceBackupEntity): LocalFile[] {
  * the remote copy into their place, checked against the recorded sha256.
  */
 @Injectable()
-export class OffsiteBackupCopies implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OffsiteBackupCopies implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OffsiteBackupCopies.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -161,7 +161,8 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnApplicatio
     if (this.store) this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database pool closes (shutdown hooks): in-flight uploads are cancelled and their rows released. */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     for (const controller of this.inFlight) controller.abort();
@@ -261,7 +262,7 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnApplicatio
       const source = createReadStream(file.path);
       const body = new PassThrough();
       const piping = pipeline(source, tap, body, { signal });
-      const putting = store.put(key, body, file.sha256).catch((error: unknown) => {
+      const putting = store.put(key, body, file.sha256, signal).catch((error: unknown) => {
         body.destroy(error instanceof Error ? error : new Error(String(error)));
         throw error;
       });

@@ -20,7 +20,7 @@ export interface OffsiteBackupStore {
    * upload that fails leaves no object under `key` it did not have before (multipart is aborted, or simply
    * never completed when the process dies: an unfinished multipart upload is not an object).
    */
-  put(key: string, body: Readable, sha256: string): Promise<void>;
+  put(key: string, body: Readable, sha256: string, signal?: AbortSignal): Promise<void>;
   /** null when there is no such object. */
   head(key: string): Promise<OffsiteObjectInfo | null>;
   get(key: string): Promise<Readable>;

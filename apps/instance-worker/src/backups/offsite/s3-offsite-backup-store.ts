@@ -40,10 +40,12 @@ export class S3OffsiteBackupStore implements OffsiteBackupStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
+      // A store that stops answering mid-request fails the attempt instead of holding the copy forever.
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
     });
   }
 
-  async put(key: string, body: Readable, sha256: string): Promise<void> {
+  async put(key: string, body: Readable, sha256: string, signal?: AbortSignal): Promise<void> {
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: key, Body: body, Metadata: { sha256 } },
@@ -51,7 +53,14 @@ export class S3OffsiteBackupStore implements OffsiteBackupStore {
       queueSize: QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    await upload.done();
+    // Stopping (shutdown, lost lease) cancels the requests in flight too, not only the reading.
+    const abort = () => void upload.abort().catch(() => undefined);
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await upload.done();
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
   }
 
   async head(key: string): Promise<OffsiteObjectInfo | null> {
