@@ -12,7 +12,7 @@ import {
   type InstanceBackupEntity,
   type InstanceEntity,
 } from '@app/instance-data';
-import { TEST_S3, testS3Env, TestS3Bucket } from '@app/testing';
+import { adminQuery, TEST_S3, testS3Env, TestS3Bucket } from '@app/testing';
 import { OffsiteBackupCopies } from '../src/backups/offsite/offsite-backup-copies';
 import { InstanceBackupsService } from '../src/lifecycle/instance-backups.service';
 import { execIn, LifecycleTestKit, waitFor } from './support/worker-harness';
@@ -149,10 +149,14 @@ describe('off-host backup copies (real Docker, Postgres, Redis and the test S3 s
       await db.end();
     }
     await execIn(row.containerId ?? '', ['sh', '-c', 'echo changed > /var/lib/odoo/filestore/marker.txt']);
+    await kit.act(row.id, 'stop');
+    row = await kit.waitForStatus(row.id, 'stopped');
     await kit.act(row.id, 'restore', { backup_id: backup.id });
-    row = await kit.waitForOperation(row.id, 'running', 120_000);
+    row = await kit.waitForOperation(row.id, 'stopped', 120_000);
     expect(row.lastError).toBeNull();
     expect(await notes(kit, row)).toEqual(['before']);
+    await kit.act(row.id, 'start');
+    row = await kit.waitForOperation(row.id, 'running', 60_000);
     const marker = await execIn(row.containerId ?? '', ['cat', '/var/lib/odoo/filestore/marker.txt']);
     expect(marker.output).toContain('original');
     expect(marker.output).not.toContain('changed');
@@ -368,14 +372,20 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
 
     // A restart: this worker stops mid-upload (its requests cancelled), another one starts.
     await kit.stopWorker(kit.app);
-    expect(await copies.find(backup.id)).toMatchObject({ state: 'pending', claim: null });
+    // No worker runs now: read the row as the cluster admin.
+    const [afterStop] = await adminQuery<{ state: string; claim: string | null }>(
+      `SELECT state, claim FROM backup_offsite_copies WHERE backup_id = '${backup.id}'`,
+      kit.database,
+    );
+    expect(afterStop).toEqual({ state: 'pending', claim: null });
     expect(await bucket.list(`${prefix}${backup.instanceId}/${backup.id}/`)).toEqual([]);
     proxy.heal();
     await kit.startWorker();
+    const copiesNow = kit.app.app.get(BackupOffsiteCopiesRepository);
     await watchCopy(
       backup,
       'the upload after the restart',
-      async () => (await copies.find(backup.id))?.state === 'uploaded',
+      async () => (await copiesNow.find(backup.id))?.state === 'uploaded',
     );
     await waitUploaded(kit, prefix, backup);
     expect(existsSync(backup.dbDumpPath ?? '')).toBe(true);
