@@ -275,9 +275,11 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
   }, 60_000);
 
   /** A completed backup row with two 12 MiB files of random bytes (several multipart parts each). */
-  async function bigBackup(instance: InstanceEntity): Promise<InstanceBackupEntity> {
+  async function bigBackup(
+    instance: InstanceEntity,
+    id: string = randomUUID(),
+  ): Promise<InstanceBackupEntity> {
     const service = kit.app.app.get(InstanceBackupsService);
-    const id = randomUUID();
     const dir = resolve(service.instanceDir(instance.id), id);
     mkdirSync(dir, { recursive: true });
     const files = ['database.dump', 'filestore.tar.gz'].map((name) => {
@@ -358,6 +360,30 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
     expect((await copies.find(backup.id))?.attempts).toBeGreaterThanOrEqual(2);
   }, 180_000);
 
+  it('a copy held by a worker that died (SIGKILL: lease never released) is taken over once its lease runs out', async () => {
+    const copies = kit.app.app.get(BackupOffsiteCopiesRepository);
+    const created = await kit.create();
+    const instance = await kit.waitForStatus(created.id, 'running');
+    // What a killed worker leaves: the row claimed, the lease still running, nothing uploaded (made before
+    // the backup row, so no live worker claims it first).
+    const id = randomUUID();
+    await kit.dataSource.query(
+      `INSERT INTO backup_offsite_copies (backup_id, instance_id, object_prefix, claim, lease_until, attempts)
+       VALUES ($1, $2, $3, $4, now() + interval '4 seconds', 1)`,
+      [id, instance.id, `${prefix}${instance.id}/${id}/`, randomUUID()],
+    );
+    const backup = await bigBackup(instance, id);
+    const heldUntil = Date.now() + 4000;
+    await watchCopy(
+      backup,
+      'the take-over after the lease',
+      async () => (await copies.find(backup.id))?.state === 'uploaded',
+    );
+    // Nobody touched it while the dead worker's lease ran.
+    expect(Date.now()).toBeGreaterThanOrEqual(heldUntil - 500);
+    await waitUploaded(kit, prefix, backup);
+  }, 120_000);
+
   it('an upload in flight when the worker stops is taken up by the next worker and ends uploaded', async () => {
     const copies = kit.app.app.get(BackupOffsiteCopiesRepository);
     const created = await kit.create();
@@ -391,6 +417,35 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
     expect(existsSync(backup.dbDumpPath ?? '')).toBe(true);
     expect(kit.app.app.get(OffsiteBackupCopies).enabled).toBe(true);
   }, 180_000);
+});
+
+describe('without BACKUP_S3_* nothing is copied', () => {
+  const kit = new LifecycleTestKit();
+
+  beforeAll(async () => {
+    await kit.startWorker();
+  });
+  afterAll(() => kit.cleanup(), 60_000);
+
+  it('keeps backups on the host only: no copy row, no store, the local files as before', async () => {
+    expect(kit.app.app.get(OffsiteBackupCopies).enabled).toBe(false);
+    const { backup } = await backedUp(kit);
+    expect(existsSync(backup.dbDumpPath ?? '')).toBe(true);
+    expect(await kit.app.app.get(OffsiteBackupCopies).drain()).toBe(0);
+    const rows = await kit.dataSource.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM backup_offsite_copies`,
+    );
+    expect(rows[0]?.n).toBe(0);
+    // Lost local files stay lost: nothing to fetch back from.
+    rmSync(backup.dbDumpPath ?? '', { force: true });
+    const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
+    const expires = Math.floor(Date.now() / 1000) + 60;
+    const res = await kit.app.request({
+      method: 'GET',
+      url: `/backups/${backup.id}/download?expires=${expires}&signature=${encodeURIComponent(signBackupDownload(secret, backup.id, expires))}`,
+    });
+    expect(res.json()).toMatchObject({ statusCode: 409, code: 'BACKUP_CORRUPT' });
+  }, 120_000);
 });
 
 afterAll(() => bucket.destroy());
