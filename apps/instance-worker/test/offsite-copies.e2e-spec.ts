@@ -112,6 +112,27 @@ describe('off-host backup copies (real Docker, Postgres, Redis and the test S3 s
     expect(await copies.find(backup.id)).toMatchObject({ state: 'uploaded', lastError: null, claim: null });
   }, 120_000);
 
+  it('deletes the objects of a copy whose backup row is gone (an orphan), whatever removed the row', async () => {
+    const created = await kit.create();
+    const instance = await kit.waitForStatus(created.id, 'running');
+    const id = randomUUID();
+    const objectPrefix = `${prefix}${instance.id}/${id}/`;
+    await bucket.put(`${objectPrefix}database.dump`, 'dump');
+    await bucket.put(`${objectPrefix}filestore.tar.gz`, 'archive');
+    await kit.dataSource.query(
+      `INSERT INTO backup_offsite_copies (backup_id, instance_id, object_prefix, state, uploaded_at, created_at)
+       VALUES ($1, $2, $3, 'uploaded', now() - interval '2 minutes', now() - interval '2 minutes')`,
+      [id, instance.id, objectPrefix],
+    );
+    await waitFor(
+      'the orphan copy deleted',
+      async () =>
+        (await bucket.list(objectPrefix)).length === 0 &&
+        !(await kit.app.app.get(BackupOffsiteCopiesRepository).find(id)),
+      30_000,
+    );
+  }, 60_000);
+
   it('restores and downloads from the bucket once the local files are lost', async () => {
     const service = kit.app.app.get(InstanceBackupsService);
     const prepared = await backedUp(kit);

@@ -162,6 +162,23 @@ export class BackupOffsiteCopiesRepository {
     );
   }
 
+  /**
+   * Copies whose backup row is gone without a `forget` (a prune racing the copy's catch-up, a row deleted by
+   * hand): their objects are deleted too. Only rows older than `graceSeconds`, nobody holds.
+   */
+  async forgetOrphans(graceSeconds: number): Promise<number> {
+    const rows: unknown = await this.dataSource.query(
+      `UPDATE backup_offsite_copies c SET state = 'deleting', next_attempt_at = now(), attempts = 0
+        WHERE c.state IN ('pending', 'uploaded')
+          AND c.created_at < now() - make_interval(secs => $1)
+          AND (c.lease_until IS NULL OR c.lease_until < now())
+          AND NOT EXISTS (SELECT 1 FROM instance_backups b WHERE b.id = c.backup_id)
+        RETURNING c.backup_id`,
+      [graceSeconds],
+    );
+    return rowsOf(rows).length;
+  }
+
   async forgetInstance(instanceId: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE backup_offsite_copies SET state = 'deleting', next_attempt_at = now(), attempts = 0

@@ -1,6 +1,7 @@
 import {
   CreateBucketCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   ListObjectsV2Command,
   S3Client,
   type HeadObjectCommandOutput,
@@ -77,6 +78,10 @@ export class TestS3Bucket {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return found.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async put(key: string, body: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: TEST_S3.bucket, Key: key, Body: body }));
   }
 
   async head(key: string): Promise<HeadObjectCommandOutput | null> {

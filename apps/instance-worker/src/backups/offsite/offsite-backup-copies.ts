@@ -30,6 +30,8 @@ const LEASE_SECONDS = 60;
 /** Rows handled per pass at most (the next pass follows at once when this many were due). */
 const BATCH = 20;
 const MAX_RETRY_SECONDS = 3600;
+/** A copy row without its backup row this long is an orphan (its objects are deleted). */
+const ORPHAN_GRACE_SECONDS = 60;
 
 class Sha256Tap extends Transform {
   private readonly hash = createHash('sha256');
@@ -181,6 +183,7 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnModuleDest
   async drain(): Promise<number> {
     if (!this.store) return 0;
     await this.copies.enqueueMissing((instanceId, backupId) => this.objectPrefix(instanceId, backupId));
+    await this.copies.forgetOrphans(ORPHAN_GRACE_SECONDS);
     let handled = 0;
     while (!this.stopped && handled < BATCH) {
       const claim = randomUUID();
