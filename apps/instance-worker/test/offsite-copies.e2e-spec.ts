@@ -12,6 +12,7 @@ import {
   type InstanceBackupEntity,
   type InstanceEntity,
 } from '@app/instance-data';
+import { MetricsRegistry } from '@app/metrics';
 import { adminQuery, TEST_S3, testS3Env, TestS3Bucket } from '@app/testing';
 import { OffsiteBackupCopies } from '../src/backups/offsite/offsite-backup-copies';
 import { InstanceBackupsService } from '../src/lifecycle/instance-backups.service';
@@ -370,6 +371,14 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
     expect((await copies.uploadedAt([backup.id])).size).toBe(0);
     // The multipart upload never completed: no object, not even half of one.
     expect(await bucket.list(`${prefix}${backup.instanceId}/${backup.id}/`)).toEqual([]);
+
+    const failures = await kit.app.app
+      .get(MetricsRegistry)
+      .registry.getSingleMetric('backup_offsite_operations_total')
+      ?.get();
+    expect(
+      failures?.values.find((v) => v.labels.operation === 'upload' && v.labels.result === 'failed')?.value,
+    ).toBeGreaterThanOrEqual(1);
 
     proxy.heal();
     await watchCopy(

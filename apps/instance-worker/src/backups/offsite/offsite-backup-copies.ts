@@ -11,6 +11,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Counter, type Metric } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import {
   BackupOffsiteCopiesRepository,
@@ -18,6 +19,7 @@ import {
   type InstanceBackupEntity,
   type OffsiteCopy,
 } from '@app/instance-data';
+import { MetricsRegistry } from '@app/metrics';
 import type { OffsiteBackupEnv } from './offsite-backup-env';
 import { OFFSITE_BACKUP_STORE, type OffsiteBackupStore } from './offsite-backup-store';
 
@@ -92,13 +94,26 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnModuleDest
   private again = false;
   private stopped = false;
   private readonly inFlight = new Set<AbortController>();
+  private readonly operations: Counter<'operation' | 'result'>;
 
   constructor(
     @Inject(OFFSITE_BACKUP_STORE) private readonly store: OffsiteBackupStore | null,
     private readonly copies: BackupOffsiteCopiesRepository,
     private readonly backups: InstanceBackupsRepository,
+    metrics: MetricsRegistry,
     @Inject(APP_CONFIG) private readonly config: OffsiteBackupEnv,
-  ) {}
+  ) {
+    const name = 'backup_offsite_operations_total';
+    this.operations =
+      (metrics.registry.getSingleMetric(name) as Metric | undefined as
+        Counter<'operation' | 'result'> | undefined) ??
+      new Counter({
+        name,
+        help: 'Off-host backup copy operations (BACKUP_S3_*), by operation (upload, delete) and result (ok, failed)',
+        labelNames: ['operation', 'result'],
+        registers: [metrics.registry],
+      });
+  }
 
   get enabled(): boolean {
     return this.store !== null;
@@ -223,6 +238,7 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnModuleDest
       if (copy.state === 'deleting') {
         for (const name of FILES) await store.delete(`${copy.objectPrefix}${name}`);
         await this.copies.removeDeleted(copy.backupId, claim);
+        this.operations.inc({ operation: 'delete', result: 'ok' });
         this.logger.log(`backup ${copy.backupId}: off-host copy deleted`);
         return;
       }
@@ -234,6 +250,7 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnModuleDest
         return;
       }
       await this.withLease(copy, claim, (signal) => this.upload(store, copy, backup, signal));
+      this.operations.inc({ operation: 'upload', result: 'ok' });
       if (await this.copies.markUploaded(copy.backupId, claim)) {
         this.logger.log(`backup ${copy.backupId}: copied off-host (${copy.objectPrefix})`);
       } else {
@@ -248,6 +265,7 @@ export class OffsiteBackupCopies implements OnApplicationBootstrap, OnModuleDest
       this.logger.warn(
         `backup ${copy.backupId}: off-host ${copy.state === 'deleting' ? 'delete' : 'copy'} failed (attempt ${copy.attempts}, retry in ${retry}s): ${message(error)}`,
       );
+      this.operations.inc({ operation: copy.state === 'deleting' ? 'delete' : 'upload', result: 'failed' });
       await this.copies.release(copy.backupId, claim, message(error), retry);
     }
   }
