@@ -108,3 +108,23 @@ fi
 if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 ]] && ! command -v chromium >/dev/null; then
   apt_install --no-install-recommends chromium fonts-liberation
 fi
+
+# --- test tools: an S3-compatible server for the off-host backup copies (BACKUP_S3_*), only for npm test ---
+# s3rver (npm, devDependency @20minutes/s3rver) on a fixed loopback port, objects as files under $TMPDIR; a
+# running one is reused (safe to run twice, and a second run finds the first's server). Why s3rver: README
+# "Data safety".
+if [[ ${BOOTSTRAP_TEST_TOOLS:-0} == 1 && ${SKIP_S3:-0} != 1 ]]; then
+  s3_port=${TEST_S3_PORT:-4568}
+  s3_up() { curl -s -o /dev/null -m 2 "http://127.0.0.1:$s3_port/" && curl -s -m 2 "http://127.0.0.1:$s3_port/" | grep -q -E 'ListAllMyBucketsResult|<Error>'; }
+  if ! s3_up; then
+    command -v curl >/dev/null || apt_install curl
+    [[ -d node_modules/@20minutes/s3rver ]] || npm install --no-audit --no-fund
+    s3_dir="${TMPDIR:-/tmp}/saasodoo-s3rver-$s3_port"
+    mkdir -p "$s3_dir"
+    log "starting s3rver on 127.0.0.1:$s3_port (data in $s3_dir)"
+    nohup node scripts/s3-test-server.cjs "$s3_port" "$s3_dir" saasodoo-test-backups \
+      >"${TMPDIR:-/tmp}/saasodoo-s3rver-$s3_port.log" 2>&1 &
+    wait_for "S3 server (s3rver) at 127.0.0.1:$s3_port" 30 s3_up
+  fi
+  log "S3 server is up at http://127.0.0.1:$s3_port"
+fi

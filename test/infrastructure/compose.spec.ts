@@ -458,6 +458,29 @@ describe('docker-compose.dev.yml', () => {
     expect(interpolate(envOf(WORKER).USAGE_INTERVAL_MS ?? '')).toBe(defaultOf('USAGE_INTERVAL_MS'));
   });
 
+  it("passes every BACKUP_S3_* to the worker with .env.example's defaults (off-host copies off until a bucket is set)", () => {
+    const example = readText('.env.example');
+    const names = [...example.matchAll(/^(BACKUP_S3_[A-Z_]+)=(.*)$/gm)].map(([, name, value]) => ({
+      name,
+      value,
+    }));
+    expect(names.map((n) => n.name)).toEqual([
+      'BACKUP_S3_BUCKET',
+      'BACKUP_S3_ENDPOINT',
+      'BACKUP_S3_REGION',
+      'BACKUP_S3_ACCESS_KEY_ID',
+      'BACKUP_S3_SECRET_ACCESS_KEY',
+      'BACKUP_S3_PREFIX',
+      'BACKUP_S3_FORCE_PATH_STYLE',
+      'BACKUP_S3_RETRY_SECONDS',
+    ]);
+    const worker = envOf(WORKER);
+    for (const { name, value } of names) {
+      expect({ name, value: interpolate(worker[name] ?? '<missing>', {}) }).toEqual({ name, value });
+    }
+    expect(worker.BACKUP_S3_BUCKET).toBe('${BACKUP_S3_BUCKET:-}');
+  });
+
   it('keeps Kill Bill test mode off unless asked for', () => {
     const env = envOf('killbill');
     expect(interpolate(env.KILLBILL_SERVER_TEST_MODE)).toBe('false');
@@ -526,7 +549,12 @@ describe('docker-compose.dev.yml', () => {
     const secretNames = /(PASSWORD|SECRET|TOKEN|_KEY|_USERS)$/;
     // Optional secrets default to empty (the feature stays off until they are set), never to a value.
     // BACKUP_DOWNLOAD_SECRET: unset, backup downloads answer 503 (everything else works).
-    const OPTIONAL_SECRETS = ['PAYNOW_INTEGRATION_KEY', 'BACKUP_DOWNLOAD_SECRET'];
+    // BACKUP_S3_SECRET_ACCESS_KEY: unset, no off-host copies (or the SDK's default credential chain).
+    const OPTIONAL_SECRETS = [
+      'PAYNOW_INTEGRATION_KEY',
+      'BACKUP_DOWNLOAD_SECRET',
+      'BACKUP_S3_SECRET_ACCESS_KEY',
+    ];
     for (const name of OPTIONAL_SECRETS) expect(text).toContain(`\${${name}:-}`);
     const secrets = references.filter(
       ({ name }) => secretNames.test(name) && name !== 'KILLBILL_API_KEY' && !OPTIONAL_SECRETS.includes(name),

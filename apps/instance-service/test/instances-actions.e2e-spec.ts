@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ALLOWED_ACTIONS, INSTANCE_ACTIONS, type InstanceAction, type InstanceStatus } from '@app/contracts';
-import { InstanceBackupsRepository } from '@app/instance-data';
+import { BackupOffsiteCopiesRepository, InstanceBackupsRepository } from '@app/instance-data';
+import { DataSource } from 'typeorm';
 import { InstanceLogsResponder, lifecycleJobId } from '@app/queue';
 import { TestCustomer } from '@app/testing';
 import { AppModule as TenantModule } from '../../tenant-service/src/app.module';
@@ -231,6 +232,38 @@ describe('instance-service: lifecycle actions, updates and read routes', () => {
         expect.objectContaining({ backup_id: running.id, status: 'running', total_size: null }),
       ]),
     );
+    // Where each is kept: on the worker's host while completed; in the off-host store only once its copy was
+    // uploaded and checked (a pending copy does not count).
+    const byId = (
+      body: { backups: { backup_id: string; offsite_copied_at?: string | null }[] },
+      id: string,
+    ) => body.backups.find((b) => b.backup_id === id);
+    expect(byId(list.json(), completed.id)).toMatchObject({ locations: ['local'], offsite_copied_at: null });
+    expect(byId(list.json(), running.id)).toMatchObject({ locations: [], offsite_copied_at: null });
+    const copies = stack.instances.app.get(BackupOffsiteCopiesRepository);
+    await copies.enqueue(instance.id, completed.id, `p/${instance.id}/${completed.id}/`);
+    const pending = await stack.instances.request({
+      method: 'GET',
+      url: `/api/v1/instances/${instance.id}/backups`,
+      headers: bearer(owner),
+    });
+    expect(byId(pending.json(), completed.id)).toMatchObject({
+      locations: ['local'],
+      offsite_copied_at: null,
+    });
+    await stack.instances.app
+      .get(DataSource)
+      .query(
+        `UPDATE backup_offsite_copies SET state = 'uploaded', uploaded_at = now() WHERE backup_id = $1`,
+        [completed.id],
+      );
+    const copied = await stack.instances.request({
+      method: 'GET',
+      url: `/api/v1/instances/${instance.id}/backups`,
+      headers: bearer(owner),
+    });
+    expect(byId(copied.json(), completed.id)).toMatchObject({ locations: ['local', 's3'] });
+    expect(byId(copied.json(), completed.id)?.offsite_copied_at).toEqual(expect.any(String));
 
     expect((await act(instance.id, 'restore', {})).statusCode).toBe(400);
     expect((await act(instance.id, 'restore', { backup_id: 'nope' })).statusCode).toBe(400);

@@ -12,6 +12,8 @@ import { BackupDownloadController } from './backups/backup-download.controller';
 import { BackupScheduler } from './backups/backup-scheduler';
 import { BackupSweeper } from './backups/backup-sweeper';
 import { BackupVerifier } from './backups/backup-verifier';
+import { OffsiteBackupCopies } from './backups/offsite/offsite-backup-copies';
+import { offsiteBackupStoreProvider } from './backups/offsite/offsite-backup-store.provider';
 import { SafeRestore } from './backups/safe-restore';
 import { TerminationSafety } from './backups/termination-safety';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
@@ -44,6 +46,8 @@ import { TenantNetworks } from './lifecycle/tenant-networks';
     InstanceRuntime,
     SparePool,
     BackupVerifier,
+    offsiteBackupStoreProvider,
+    OffsiteBackupCopies,
     BackupScheduler,
     BackupSweeper,
     TerminationSafety,

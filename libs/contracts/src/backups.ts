@@ -13,3 +13,10 @@ export type BackupStatus = (typeof BACKUP_STATUSES)[number];
 /** The test restore into a scratch database: `passed` (sanity query passed) or `failed`; null until it ran. */
 export const BACKUP_VERIFICATIONS = ['passed', 'failed'] as const;
 export type BackupVerification = (typeof BACKUP_VERIFICATIONS)[number];
+
+/**
+ * Where a completed backup is kept: `local` (BACKUP_DIR on the worker's host) and, with `BACKUP_S3_*` set,
+ * `s3` once its off-host copy was uploaded and checked (size and sha256 of the remote objects).
+ */
+export const BACKUP_LOCATIONS = ['local', 's3'] as const;
+export type BackupLocation = (typeof BACKUP_LOCATIONS)[number];

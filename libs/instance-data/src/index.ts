@@ -7,6 +7,7 @@ export * from './instance-secrets';
 export * from './lifecycle-intent';
 export * from './instances.repository';
 export * from './instance-backups.repository';
+export * from './backup-offsite-copies.repository';
 export * from './platform-state.repository';
 export * from './instance-data.module';
 export * from './data-source-parts';

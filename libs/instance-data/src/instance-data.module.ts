@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG } from '@app/config';
+import { BackupOffsiteCopiesRepository } from './backup-offsite-copies.repository';
 import { InstanceBackupsRepository } from './instance-backups.repository';
 import { InstanceSecrets, type InstanceSecretsEnv } from './instance-secrets';
 import { InstancesRepository } from './instances.repository';
@@ -15,6 +16,7 @@ import { PlatformStateRepository } from './platform-state.repository';
   providers: [
     InstancesRepository,
     InstanceBackupsRepository,
+    BackupOffsiteCopiesRepository,
     PlatformStateRepository,
     {
       provide: InstanceSecrets,
@@ -22,6 +24,12 @@ import { PlatformStateRepository } from './platform-state.repository';
       useFactory: (env: InstanceSecretsEnv) => new InstanceSecrets(env.INSTANCE_SECRETS_KEY),
     },
   ],
-  exports: [InstancesRepository, InstanceBackupsRepository, PlatformStateRepository, InstanceSecrets],
+  exports: [
+    InstancesRepository,
+    InstanceBackupsRepository,
+    BackupOffsiteCopiesRepository,
+    PlatformStateRepository,
+    InstanceSecrets,
+  ],
 })
 export class InstanceDataModule {}

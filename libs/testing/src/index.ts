@@ -14,3 +14,4 @@ export * from './prometheus-config';
 export * from './openapi-response-validator';
 export * from './swarm-lab';
 export * from './sse-reader';
+export * from './test-s3';

@@ -2,7 +2,12 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import { isReservedSubdomain } from '@app/contracts';
 import { DependencyUnavailableError, DomainError, ValidationFailedError } from '@app/http';
-import { InstanceBackupsRepository, InstancesRepository, type InstanceEntity } from '@app/instance-data';
+import {
+  BackupOffsiteCopiesRepository,
+  InstanceBackupsRepository,
+  InstancesRepository,
+  type InstanceEntity,
+} from '@app/instance-data';
 import { InstanceLogsClient, InstanceLogsUnavailableError } from '@app/queue';
 import { TenantAccessPolicy } from '../tenants/tenant-access';
 import type {
@@ -26,6 +31,7 @@ export class InstanceQueriesService {
   constructor(
     private readonly instances: InstancesRepository,
     private readonly backupRows: InstanceBackupsRepository,
+    private readonly offsiteCopies: BackupOffsiteCopiesRepository,
     private readonly access: TenantAccessPolicy,
     private readonly logsClient: InstanceLogsClient,
   ) {}
@@ -68,10 +74,11 @@ export class InstanceQueriesService {
   async backups(user: AuthenticatedUser, id: string): Promise<BackupListResponseDto> {
     const instance = await this.readable(user, id);
     const backups = await this.backupRows.listForInstance(instance.id);
+    const offsite = await this.offsiteCopies.uploadedAt(backups.map((backup) => backup.id));
     return {
       instance_id: instance.id,
       instance_name: instance.name,
-      backups: backups.map(backupView),
+      backups: backups.map((backup) => backupView(backup, offsite.get(backup.id) ?? null)),
       total_backups: backups.length,
     };
   }

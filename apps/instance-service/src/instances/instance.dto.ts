@@ -21,6 +21,8 @@ import {
 } from 'class-validator';
 import {
   BACKUP_KINDS,
+  BACKUP_LOCATIONS,
+  type BackupLocation,
   BACKUP_STATUSES,
   BACKUP_VERIFICATIONS,
   DESIRED_STATES,
@@ -514,6 +516,21 @@ export class BackupDto {
   @ApiProperty({ nullable: true, type: String }) error: string | null;
   @ApiProperty({ format: 'date-time' }) created_at: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) completed_at: string | null;
+  @ApiProperty({
+    enum: BACKUP_LOCATIONS,
+    isArray: true,
+    description:
+      "Where the backup is kept: local (the worker's host) while completed; s3 once its off-host copy " +
+      '(BACKUP_S3_*) was uploaded and checked. Empty while running or failed.',
+  })
+  locations: BackupLocation[];
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the off-host copy was uploaded and checked; null without one (yet)',
+  })
+  offsite_copied_at: string | null;
 }
 
 export class BackupListResponseDto {

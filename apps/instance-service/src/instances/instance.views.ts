@@ -85,7 +85,8 @@ export function eventView(event: InstanceEventEntity): InstanceEventDto {
   };
 }
 
-export function backupView(backup: InstanceBackupEntity): BackupDto {
+/** `offsiteCopiedAt`: when the backup's off-host copy was uploaded and checked (null: none, or not yet). */
+export function backupView(backup: InstanceBackupEntity, offsiteCopiedAt: Date | null = null): BackupDto {
   const total =
     backup.dbDumpSize !== null && backup.filestoreSize !== null
       ? backup.dbDumpSize + backup.filestoreSize
@@ -107,5 +108,7 @@ export function backupView(backup: InstanceBackupEntity): BackupDto {
     error: backup.error,
     created_at: backup.createdAt.toISOString(),
     completed_at: iso(backup.completedAt),
+    locations: backup.status !== 'completed' ? [] : offsiteCopiedAt ? ['local', 's3'] : ['local'],
+    offsite_copied_at: iso(offsiteCopiedAt),
   };
 }

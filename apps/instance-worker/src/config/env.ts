@@ -4,6 +4,7 @@ import { commonEnv, envBoolean, port, postgresEnv, redisEnv } from '@app/config'
 import { backupDownloadEnv, instanceSecretsEnv, ODOO_VERSIONS } from '@app/instance-data';
 import { mailEnv } from '@app/mail';
 import { queueEnv } from '@app/queue';
+import { offsiteBackupEnv } from '../backups/offsite/offsite-backup-env';
 
 /** Inside a container the worker reaches Odoo containers differently (no published ports). */
 const inContainer = existsSync('/.dockerenv');
@@ -136,6 +137,11 @@ const envObject = z.object({
   BACKUP_VERIFY: envBoolean(true),
   PG_DUMP_BIN: z.string().min(1).default('pg_dump'),
   PG_RESTORE_BIN: z.string().min(1).default('pg_restore'),
+  /**
+   * Off-host copies (issue #15): with BACKUP_S3_BUCKET set, every completed backup is also copied to this
+   * S3-compatible store, and pruned/purged backups are deleted there too. Empty: backups stay on this host only.
+   */
+  ...offsiteBackupEnv.shape,
   /** Data of a terminated instance is kept this long, then purged (0: right away). */
   INSTANCE_PURGE_AFTER_SECONDS: nonNegativeInt(604_800),
 

@@ -21,6 +21,7 @@ import { backupRetentionFor } from '@app/tenancy';
 import { expiredBackups } from '../backups/backup-retention';
 import { BackupVerifier } from '../backups/backup-verifier';
 import { readDumpManifest } from '../backups/dump-manifest';
+import { OffsiteBackupCopies } from '../backups/offsite/offsite-backup-copies';
 import type { Config } from '../config/env';
 import { InstanceRuntime } from './instance-runtime';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -68,6 +69,7 @@ export class InstanceBackupsService {
     private readonly backups: InstanceBackupsRepository,
     private readonly instances: InstancesRepository,
     private readonly verifier: BackupVerifier,
+    private readonly offsite: OffsiteBackupCopies,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -111,6 +113,7 @@ export class InstanceBackupsService {
       await this.verifyFile(filestore);
       const manifest = await readDumpManifest(this.config.PG_RESTORE_BIN, dbDump.path, instance.odooVersion);
       row = await this.backups.markCompleted(row.id, { dbDump, filestore }, manifest);
+      await this.offsite.enqueue(row);
       this.logger.log(
         `instance ${instance.id}: backup ${row.id} completed (${dbDump.size + filestore.size} bytes)`,
       );
@@ -138,6 +141,7 @@ export class InstanceBackupsService {
     };
     const all = await this.backups.listAllForInstance(instanceId);
     const expired = expiredBackups(all, policy, now);
+    await this.offsite.forget(expired.map((backup) => backup.id));
     for (const backup of expired) {
       await rm(resolve(this.instanceDir(instanceId), backup.id), { recursive: true, force: true });
       await this.backups.delete(backup.id);
@@ -148,8 +152,27 @@ export class InstanceBackupsService {
     return expired.length;
   }
 
-  /** Both files still match the checksums recorded at backup time. */
+  /**
+   * Both files still match the checksums recorded at backup time. When the local files are gone or damaged
+   * and an off-host copy exists, that copy is fetched back into their place first (restore and download then
+   * read it as usual).
+   */
   async verify(backup: InstanceBackupEntity): Promise<void> {
+    try {
+      await this.verifyLocal(backup);
+    } catch (error) {
+      if (!(error instanceof BackupCorruptError) || backup.status !== 'completed') throw error;
+      const fetched = await this.offsite.fetchBack(backup).catch((fetchError: unknown) => {
+        throw new BackupCorruptError(
+          `${error.message}; the off-host copy could not be fetched either: ${fetchError instanceof Error ? fetchError.message : String(fetchError)}`,
+        );
+      });
+      if (!fetched) throw error;
+      await this.verifyLocal(backup);
+    }
+  }
+
+  private async verifyLocal(backup: InstanceBackupEntity): Promise<void> {
     if (backup.status !== 'completed')
       throw new BackupCorruptError(`backup ${backup.id} is ${backup.status}`);
     for (const [path, sha256, size] of [
@@ -194,6 +217,7 @@ export class InstanceBackupsService {
   }
 
   async deleteAll(instanceId: string): Promise<void> {
+    await this.offsite.forgetInstance(instanceId);
     await rm(this.instanceDir(instanceId), { recursive: true, force: true });
     await this.backups.deleteAllForInstance(instanceId);
   }
