@@ -11,3 +11,4 @@ export * from './platform-state.repository';
 export * from './instance-data.module';
 export * from './data-source-parts';
 export * from './backup-download-link';
+export * from './import-upload-link';
