@@ -26,7 +26,10 @@ export type ProvisionSource = z.infer<typeof provisionSourceSchema>;
 export const odooDumpManifestSchema = z
   .object({
     version: z.string().min(1).max(64).optional(),
-    version_info: z.array(z.union([z.number(), z.string()])).min(2).optional(),
+    version_info: z
+      .array(z.union([z.number(), z.string()]))
+      .min(2)
+      .optional(),
     db_name: z.string().optional(),
   })
   .loose()

@@ -136,6 +136,8 @@ const envObject = z.object({
   BACKUP_VERIFY: envBoolean(true),
   PG_DUMP_BIN: z.string().min(1).default('pg_dump'),
   PG_RESTORE_BIN: z.string().min(1).default('pg_restore'),
+  /** Loads an imported Odoo zip's plain-SQL dump.sql (POST /api/v1/instances/import, staging copies). */
+  PSQL_BIN: z.string().min(1).default('psql'),
   /** Data of a terminated instance is kept this long, then purged (0: right away). */
   INSTANCE_PURGE_AFTER_SECONDS: nonNegativeInt(604_800),
 
