@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack as tarPack, type Pack } from 'tar-stream';
 import { APP_CONFIG } from '@app/config';
-import { InstanceBackupsRepository, type InstanceEntity } from '@app/instance-data';
+import { eachZipEntry, InstanceBackupsRepository, type InstanceEntity } from '@app/instance-data';
 import { PermanentJobError } from '@app/queue';
 import { odooBackupZip } from '../backups/odoo-zip-exporter';
 import type { Config } from '../config/env';
@@ -12,7 +12,6 @@ import { InstanceBackupsService } from '../lifecycle/instance-backups.service';
 import { InstanceRuntime } from '../lifecycle/instance-runtime';
 import { OdooDatabaseProvisioner } from '../lifecycle/odoo-database.provisioner';
 import { ImportArchives } from './import-archives';
-import { eachZipEntry } from './odoo-zip-reader';
 
 /** The Odoo images run as uid/gid 101 and own /var/lib/odoo (infrastructure/odoo-stub/build.sh). */
 const ODOO_UID = 101;
