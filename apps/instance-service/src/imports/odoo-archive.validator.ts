@@ -48,6 +48,13 @@ export async function validateOdooArchive(path: string, odooVersion: string): Pr
   } catch (error) {
     if (error instanceof InvalidImportError) throw error;
     const reason = error instanceof Error ? error.message : String(error);
+    // yauzl refuses entry names that would escape the directory they are extracted to.
+    if (/^(invalid relative path|absolute path|invalid characters in fileName)/.test(reason)) {
+      throw new InvalidImportError(
+        'IMPORT_ARCHIVE_UNSAFE',
+        `The archive has an unsafe path (${reason.slice(0, 200)})`,
+      );
+    }
     throw new InvalidImportError('IMPORT_NOT_A_ZIP', `The file is not a readable zip archive (${reason})`);
   }
   if (manifestText === null) {
