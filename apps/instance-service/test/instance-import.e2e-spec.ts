@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   TestCustomer,
 } from '@app/testing';
 import { AppModule as WorkerModule } from '../../instance-worker/src/app.module';
+import { ImportArchiveSweeper } from '../../instance-worker/src/imports/import-archive-sweeper';
 import { LifecycleWorker } from '../../instance-worker/src/lifecycle/lifecycle-worker';
 import { AppModule as TenantModule } from '../../tenant-service/src/app.module';
 import { AppModule as UserModule } from '../../user-service/src/app.module';
@@ -37,6 +38,7 @@ import {
   uniqueDatabaseName,
   uniqueQueuePrefix,
 } from './support';
+import { RandomSource } from '../src/common/random-source';
 
 /*
  * Issue #15: an instance made from an Odoo backup zip (POST /api/v1/instances/import) and a backup restored into
@@ -109,6 +111,9 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
   const uploadDir = join(tmpdir(), `saasodoo-import-tmp-${runId}`);
   const importsDir = join(backupDir, 'imports');
   const created: string[] = [];
+  /** Every instance id instance-service drew (a refused import draws one before it refuses). */
+  const issuedIds: string[] = [];
+  let workerUrl: string;
   /** The instance the round trip starts from, its backup and the zip downloaded from it. */
   let source: InstanceBody;
   let backupId: string;
@@ -117,7 +122,7 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
   beforeAll(async () => {
     const queuePrefix = uniqueQueuePrefix();
     const workerPort = await freePort();
-    const workerUrl = `http://127.0.0.1:${workerPort}`;
+    workerUrl = `http://127.0.0.1:${workerPort}`;
     stack = await startStack(
       { user: UserModule, tenant: TenantModule },
       {
@@ -151,6 +156,14 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
     );
     await worker.listen(workerPort);
     await worker.app.get(LifecycleWorker).whenStarted();
+    // Observed, not replaced: the ids stay random, the test learns which ones a refused import drew.
+    const random = stack.instances.app.get(RandomSource);
+    const uuid = random.uuid.bind(random);
+    random.uuid = () => {
+      const id = uuid();
+      issuedIds.push(id);
+      return id;
+    };
     [owner, viewer] = await Promise.all([newCustomer(stack), newCustomer(stack)]);
     tenant = await newTenant(stack, owner, 'basic');
     await addMember(stack, owner, tenant, viewer, 'viewer');
@@ -260,9 +273,16 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
     return Buffer.concat(out).toString('utf8');
   }
 
-  /** Nothing of an import that was refused: no row, database, container, volume, upload or file. */
-  async function expectNothingLeft(tenantId: string, databaseName: string): Promise<void> {
+  /** Nothing of an import that was refused: no row, database, role, container, volume, upload or file. */
+  async function expectNothingLeft(tenantId: string, databaseName: string, idsFrom: number): Promise<void> {
     expect(await instanceRowCount(stack, { databaseName })).toBe(0);
+    for (const id of issuedIds.slice(idsFrom)) {
+      expect(await stack.db.query(`SELECT id FROM instances WHERE id = $1`, [id])).toEqual([]);
+      expect(await adminQuery(`SELECT rolname FROM pg_roles WHERE rolname = '${roleOf(id)}'`)).toEqual([]);
+      const byId = { label: [`saasodoo.instance.id=${id}`] };
+      expect(await docker.listContainers({ all: true, filters: byId })).toEqual([]);
+      expect((await docker.listVolumes({ filters: byId })).Volumes ?? []).toEqual([]);
+    }
     expect(
       await adminQuery<{ datname: string }>(
         `SELECT datname FROM pg_database WHERE datname = '${databaseName}'`,
@@ -371,11 +391,13 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
 
     it('a version that does not match the manifest → 400 IMPORT_VERSION_MISMATCH', async () => {
       const fields = importFields(other.id, { odoo_version: '18.0' });
+      const from = issuedIds.length;
       const { status, body } = await importZip(owner, fields, downloaded);
       expect(status).toBe(400);
       expect(body).toMatchObject({ code: 'IMPORT_VERSION_MISMATCH', request_id: expect.any(String) });
       expect(body.message).toContain('17.0');
-      await expectNothingLeft(other.id, String(fields.database_name));
+      expect(issuedIds.length).toBe(from + 1);
+      await expectNothingLeft(other.id, String(fields.database_name), from);
     });
 
     it('a file that is not a zip, or a zip without manifest.json or dump.sql → 400 with the reason', async () => {
@@ -391,9 +413,10 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
       ];
       for (const [zip, code] of cases) {
         const fields = importFields(other.id);
+        const from = issuedIds.length;
         const { status, body } = await importZip(owner, fields, zip);
         expect({ status, code: body.code }).toEqual({ status: 400, code });
-        await expectNothingLeft(other.id, String(fields.database_name));
+        await expectNothingLeft(other.id, String(fields.database_name), from);
       }
     });
 
@@ -404,9 +427,11 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
         'dump.sql': 'SELECT 1;',
         'filestore/aa/big': randomBytes(IMPORT_MAX_BYTES + 4096),
       });
+      const from = issuedIds.length;
       const { status, body } = await importZip(owner, fields, big);
       expect({ status, code: body.code }).toEqual({ status: 413, code: 'IMPORT_TOO_LARGE' });
-      await expectNothingLeft(other.id, String(fields.database_name));
+      expect(body.message).toContain(String(IMPORT_MAX_BYTES));
+      await expectNothingLeft(other.id, String(fields.database_name), from);
     });
 
     it('a viewer of the tenant → 403, a stranger → 404, without a body read into a file', async () => {
@@ -417,9 +442,10 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
       });
       const stranger = await newCustomer(stack);
       const fields = importFields(other.id);
+      const from = issuedIds.length;
       const strange = await importZip(stranger, fields, downloaded);
       expect(strange.status).toBe(404);
-      await expectNothingLeft(other.id, String(fields.database_name));
+      await expectNothingLeft(other.id, String(fields.database_name), from);
     });
 
     it("every refusal gave its quota slot back; once the tenant's quota is used up → 409 QUOTA_EXCEEDED", async () => {
@@ -541,4 +567,31 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
     });
     expect(await instanceRowCount(stack, { tenantId: tenant.id })).toBe(3);
   }, 60_000);
+
+  it("the worker's upload endpoint takes only a signed upload; the sweep drops archives nobody will use", async () => {
+    const id = '11111111-2222-4333-8444-555555555555';
+    const put = (headers: Record<string, string>) =>
+      fetch(`${workerUrl}/imports/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/zip', ...headers },
+        body: new Uint8Array(downloaded),
+      });
+    const unsigned = await put({});
+    expect(unsigned.status).toBe(403);
+    expect(((await unsigned.json()) as ErrorBody).code).toBe('IMPORT_UPLOAD_INVALID');
+    const forged = await put({
+      'x-import-expires': String(Math.floor(Date.now() / 1000) + 60),
+      'x-import-signature': 'x'.repeat(43),
+    });
+    expect(forged.status).toBe(403);
+    expect(existsSync(join(importsDir, `${id}.zip`))).toBe(false);
+
+    // An archive whose instance was never recorded (instance-service died in between): gone after an hour.
+    mkdirSync(importsDir, { recursive: true });
+    writeFileSync(join(importsDir, `${id}.zip`), downloaded);
+    const sweeper = worker.app.get(ImportArchiveSweeper);
+    expect(await sweeper.sweep()).toEqual([]);
+    expect(await sweeper.sweep(Date.now() + 2 * 3_600_000)).toEqual([id]);
+    expect(readdirSync(importsDir)).toEqual([]);
+  });
 });
