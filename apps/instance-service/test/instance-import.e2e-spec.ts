@@ -420,6 +420,34 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
       }
     });
 
+    it('a form without the file part → 400 IMPORT_FILE_MISSING; a JSON body → 400 VALIDATION_FAILED', async () => {
+      const fields = importFields(other.id);
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) {
+        form.append(name, typeof value === 'string' ? value : JSON.stringify(value));
+      }
+      const from = issuedIds.length;
+      const noFile = await fetch(`${stack.urls.instance}/api/v1/instances/import`, {
+        method: 'POST',
+        headers: bearer(owner),
+        body: form,
+      });
+      expect(noFile.status).toBe(400);
+      expect(((await noFile.json()) as ErrorBody).code).toBe('IMPORT_FILE_MISSING');
+      const json = await stack.instances.request({
+        method: 'POST',
+        url: '/api/v1/instances/import',
+        headers: bearer(owner),
+        payload: fields,
+      });
+      expect({ status: json.statusCode, code: json.json<ErrorBody>().code }).toEqual({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      });
+      expect(issuedIds.length).toBe(from);
+      await expectNothingLeft(other.id, String(fields.database_name), from);
+    });
+
     it("an archive above the plan's import size → 413 IMPORT_TOO_LARGE, the partial file deleted", async () => {
       const fields = importFields(other.id);
       const big = await zipOf({

@@ -41,7 +41,7 @@ export class InstanceImportsController {
     summary: 'Create an instance from an Odoo backup zip',
     description:
       'multipart/form-data: the fields of POST /api/v1/instances (odoo_version required; lists and objects as ' +
-      "JSON text), then the `file` part, last, with a zip as Odoo's database manager makes it (manifest.json, " +
+      "JSON text), then the `file` part, last (fields after it are ignored), with a zip as Odoo's database manager makes it (manifest.json, " +
       "dump.sql, filestore/). The upload is streamed to disk, at most the new instance's storage limit (its " +
       'plan) and IMPORT_MAX_BYTES (413 IMPORT_TOO_LARGE). The archive is checked before anything is created ' +
       "(a zip, manifest.json with Odoo's version equal to odoo_version, dump.sql): a bad one is a 400 that " +

@@ -53,12 +53,13 @@ export function readImportUpload<T>(
     let outcome: Promise<T> | null = null;
     let problem: Error | null = null;
     parser.on('field', (name, value, _nameTruncated, valueTruncated) => {
+      // A field after the file part comes too late for the creation, which starts with the file: ignored.
+      if (outcome) return;
       if (valueTruncated) problem ??= new ValidationFailedError(`Field ${name} is too long`);
-      else if (outcome) problem ??= new ValidationFailedError(`Field ${name} comes after the file part`);
       else fields[name] = value;
     });
     parser.on('file', (name, stream, filename) => {
-      if (outcome || name !== 'file') {
+      if (outcome || problem || name !== 'file') {
         problem ??= new ValidationFailedError(`Unexpected file part "${name}": send one part named "file"`);
         stream.resume();
         return;
