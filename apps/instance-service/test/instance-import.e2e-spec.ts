@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -273,6 +274,14 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
     return Buffer.concat(out).toString('utf8');
   }
 
+  async function waitForFiles(dir: string, count: number): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while ((existsSync(dir) ? readdirSync(dir) : []).length !== count) {
+      if (Date.now() > deadline) throw new Error(`${dir} never held ${count} file(s)`);
+      await sleep(50);
+    }
+  }
+
   /** Nothing of an import that was refused: no row, database, role, container, volume, upload or file. */
   async function expectNothingLeft(tenantId: string, databaseName: string, idsFrom: number): Promise<void> {
     expect(await instanceRowCount(stack, { databaseName })).toBe(0);
@@ -445,6 +454,40 @@ describe('instances from an Odoo backup zip: import and staging restore', () => 
         code: 'VALIDATION_FAILED',
       });
       expect(issuedIds.length).toBe(from);
+      await expectNothingLeft(other.id, String(fields.database_name), from);
+    });
+
+    it('an upload the client aborts half-way leaves no file and gives its quota slot back', async () => {
+      const fields = importFields(other.id);
+      const boundary = `----import${runId}`;
+      const head = Object.entries(fields)
+        .map(
+          ([name, value]) =>
+            `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${typeof value === 'string' ? value : JSON.stringify(value)}\r\n`,
+        )
+        .join('');
+      const filePart = `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="b.zip"\r\ncontent-type: application/zip\r\n\r\n`;
+      const from = issuedIds.length;
+      const { hostname, port } = new URL(stack.urls.instance);
+      const req = httpRequest({
+        hostname,
+        port,
+        method: 'POST',
+        path: '/api/v1/instances/import',
+        headers: {
+          ...bearer(owner),
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(10 * 1024 * 1024),
+        },
+      });
+      req.on('error', () => undefined);
+      req.write(head + filePart);
+      req.write(randomBytes(64 * 1024));
+      // The upload reached the disk (the creation's checks passed), then the client goes away.
+      await waitForFiles(uploadDir, 1);
+      req.destroy();
+      await waitForFiles(uploadDir, 0);
+      expect(issuedIds.length).toBe(from + 1);
       await expectNothingLeft(other.id, String(fields.database_name), from);
     });
 

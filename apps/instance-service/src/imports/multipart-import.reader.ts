@@ -52,6 +52,15 @@ export function readImportUpload<T>(
     const fields: Record<string, string> = {};
     let outcome: Promise<T> | null = null;
     let problem: Error | null = null;
+    let file: Readable | null = null;
+    // A client that goes away mid-upload: the part being written fails (its partial file is deleted, the
+    // creation undone), instead of waiting for bytes that never come.
+    request.once('close', () => {
+      if (request.complete) return;
+      const aborted = new ValidationFailedError('The upload was aborted before it was complete');
+      file?.destroy(aborted);
+      reject(aborted);
+    });
     parser.on('field', (name, value, _nameTruncated, valueTruncated) => {
       // A field after the file part comes too late for the creation, which starts with the file: ignored.
       if (outcome) return;
@@ -64,6 +73,7 @@ export function readImportUpload<T>(
         stream.resume();
         return;
       }
+      file = stream;
       const part: ImportFilePart = {
         fields: { ...fields },
         filename: filename || null,
@@ -75,11 +85,11 @@ export function readImportUpload<T>(
     parser.on('error', (error: unknown) => {
       request.unpipe(parser);
       request.resume();
-      reject(
-        new ValidationFailedError(
-          `Malformed multipart body: ${error instanceof Error ? error.message : String(error)}`,
-        ),
+      const malformed = new ValidationFailedError(
+        `Malformed multipart body: ${error instanceof Error ? error.message : String(error)}`,
       );
+      file?.destroy(malformed);
+      reject(malformed);
     });
     parser.on('finish', () => {
       if (!outcome) {
@@ -96,6 +106,7 @@ export function readImportUpload<T>(
 
 /** The part to disk, counting: beyond `maxBytes` the partial file is deleted and the rest discarded. */
 async function saveStream(stream: Readable, path: string, maxBytes: number): Promise<number> {
+  if (stream.destroyed) throw stream.errored ?? new ValidationFailedError('The upload ended early');
   const sink = createWriteStream(path, { mode: 0o600 });
   let bytes = 0;
   try {
