@@ -55,8 +55,9 @@ export USER_SERVICE_URL=http://127.0.0.1:${port[user-service]}
 export TENANT_SERVICE_URL=http://127.0.0.1:${port[tenant-service]}
 export INSTANCE_SERVICE_URL=http://127.0.0.1:${port[instance-service]}
 export BILLING_SERVICE_URL=http://127.0.0.1:${port[billing-service]}
-# Backup download links point at the worker, which holds the files and streams them.
+# Backup download links point at the worker, which holds the files and streams them; imports go to it too.
 export BACKUP_DOWNLOAD_URL=http://127.0.0.1:${port[instance-worker]}
+export INSTANCE_WORKER_URL=http://127.0.0.1:${port[instance-worker]}
 export KILLBILL_CALLBACK_URL=$BILLING_SERVICE_URL/api/billing/webhooks/killbill
 # --- the portal: apps/portal/dist served with the four API prefixes proxied (scripts/portal-server.ts) -------
 export PORTAL_PORT=$((${PORTAL_PORT:-3000} + offset))

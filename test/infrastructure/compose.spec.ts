@@ -37,6 +37,7 @@ interface Service {
 interface ComposeFile {
   services: Record<string, Service>;
   networks?: Record<string, { name?: string; internal?: boolean } | null>;
+  volumes?: Record<string, unknown>;
 }
 
 const compose = readYaml('docker-compose.dev.yml') as ComposeFile;
@@ -447,6 +448,21 @@ describe('docker-compose.dev.yml', () => {
       'http://api.localhost/billing/api/billing/webhooks/paynow',
     );
     expect(interpolate(billing.BILLING_RECHECK_INTERVAL_SECONDS)).toBe('30');
+  });
+
+  it('streams imports from instance-service to the worker over the network, through a volume of their own', () => {
+    const example = readText('.env.example');
+    const defaultOf = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(example)?.[1];
+    const instance = envOf('instance-service');
+    expect(interpolate(instance.INSTANCE_WORKER_URL)).toBe(`http://${WORKER}:5000`);
+    expect(interpolate(instance.IMPORT_MAX_BYTES)).toBe(defaultOf('IMPORT_MAX_BYTES'));
+    const mount = volumeMounts(services['instance-service']).find(
+      (m) => m.target === instance.IMPORT_TMP_DIR,
+    );
+    expect(mount).toMatchObject({ source: 'instance-imports', readOnly: false });
+    expect(compose.volumes).toHaveProperty('instance-imports');
+    // The worker keeps the uploaded archive under BACKUP_DIR/imports, on its backups volume.
+    expect(volumeMounts(services[WORKER]).map((m) => m.target)).toContain(envOf(WORKER).BACKUP_DIR);
   });
 
   it('passes the plan and storage settings of .env.example (MAX_TENANTS_PER_CUSTOMER, USAGE_INTERVAL_MS)', () => {

@@ -34,10 +34,19 @@ import { SparePool } from './lifecycle/spare-pool';
 import { PlatformStateMetrics } from './observability/platform-state.metrics';
 import { PlacementModule } from './placement/placement.module';
 import { TenantNetworks } from './lifecycle/tenant-networks';
+import { streamedBodyTypes } from '@app/http';
+import { ArchiveProvisioner } from './imports/archive-provisioner';
+import { ImportArchiveSweeper } from './imports/import-archive-sweeper';
+import { ImportArchives } from './imports/import-archives';
+import { ImportUploadController } from './imports/import-upload.controller';
 
 @Module({
-  controllers: [BackupDownloadController],
+  controllers: [BackupDownloadController, ImportUploadController],
   providers: [
+    streamedBodyTypes('WORKER_STREAMED_BODIES', ['application/zip']),
+    ImportArchives,
+    ArchiveProvisioner,
+    ImportArchiveSweeper,
     LifecycleMetrics,
     InstanceLocks,
     OdooDatabaseProvisioner,

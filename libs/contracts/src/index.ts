@@ -5,3 +5,4 @@ export * from './customer-instances';
 export * from './internal-schemas';
 export * from './domain-events';
 export * from './backups';
+export * from './instance-imports';

@@ -7,3 +7,4 @@ export * from './bootstrap';
 export * from './error-envelope';
 export * from './openapi';
 export * from './json-body';
+export * from './streamed-body';

@@ -6,6 +6,7 @@ import { CreateOdooSpares1767000000000 } from './migrations/1767000000000-Create
 import { SuspensionSourcesAndUsage1768000000000 } from './migrations/1768000000000-SuspensionSourcesAndUsage';
 import { BackupKindsAndVerification1769000000000 } from './migrations/1769000000000-BackupKindsAndVerification';
 import { PlacementNodeAndUnschedulable1769100000000 } from './migrations/1769100000000-PlacementNodeAndUnschedulable';
+import { InstanceProvisionSource1769200000000 } from './migrations/1769200000000-InstanceProvisionSource';
 import { BackupOffsiteCopies1769300000000 } from './migrations/1769300000000-BackupOffsiteCopies';
 
 /** List these in `apps/{instance-service,instance-worker}/src/database/data-source.ts`. */
@@ -16,5 +17,6 @@ export const INSTANCE_DATA_MIGRATIONS = [
   SuspensionSourcesAndUsage1768000000000,
   BackupKindsAndVerification1769000000000,
   PlacementNodeAndUnschedulable1769100000000,
+  InstanceProvisionSource1769200000000,
   BackupOffsiteCopies1769300000000,
 ];

@@ -12,3 +12,5 @@ export * from './platform-state.repository';
 export * from './instance-data.module';
 export * from './data-source-parts';
 export * from './backup-download-link';
+export * from './import-upload-link';
+export * from './odoo-zip-reader';

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { DesiredState, InstanceStatus, SuspensionSource } from '@app/contracts';
+import type { DesiredState, InstanceStatus, ProvisionSource, SuspensionSource } from '@app/contracts';
 import type { InstanceType, JsonValue, OdooVersion, PendingOperation } from './instance.types';
 
 /** bigint columns come back from pg as strings (sizes stay far below 2^53). */
@@ -169,6 +169,10 @@ export class InstanceEntity {
 
   @Column({ name: 'db_password_enc', type: 'text', nullable: true })
   dbPasswordEnc: string | null;
+
+  /** Data of a first provisioning other than a fresh database: an imported zip or a backup (staging copy). */
+  @Column({ name: 'provision_source', type: 'jsonb', nullable: true })
+  provisionSource: ProvisionSource | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -1,6 +1,12 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import type { DesiredState, InstanceAction, InstanceStatus, SuspensionSource } from '@app/contracts';
+import type {
+  DesiredState,
+  InstanceAction,
+  InstanceStatus,
+  ProvisionSource,
+  SuspensionSource,
+} from '@app/contracts';
 import { lifecycleJobId, type LifecycleJobParams, type LifecycleJobRequest } from '@app/queue';
 import { InstanceBackupEntity } from './instance-backup.entity';
 import {
@@ -39,6 +45,8 @@ export interface NewInstance {
   environmentVars: Record<string, string>;
   metadata: Record<string, JsonValue>;
   planName: string | null;
+  /** Set for an import or a staging copy; absent for a fresh database. */
+  provisionSource?: ProvisionSource | null;
 }
 
 export interface IntentContext {

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { authEnv } from '@app/auth';
 import { commonEnv, port, postgresEnv, redisEnv } from '@app/config';
@@ -42,6 +44,22 @@ export const envSchema = z.object({
   BACKUP_DOWNLOAD_URL: z.preprocess((v) => (v === '' ? undefined : v), httpUrl('http://127.0.0.1:8005')),
   /** How long a backup download link works. */
   BACKUP_DOWNLOAD_TTL_SECONDS: z.coerce.number().int().min(10).max(86_400).default(300),
+  /**
+   * The worker's own HTTP address as instance-service reaches it (compose: http://instance-worker:5000): an
+   * imported archive is streamed to its `/imports/{id}`, signed with BACKUP_DOWNLOAD_SECRET.
+   */
+  INSTANCE_WORKER_URL: httpUrl('http://127.0.0.1:8005'),
+  /**
+   * Largest archive `POST /api/v1/instances/import` takes, whatever the plan: an import may not exceed the new
+   * instance's storage limit (the plan's ceiling) nor this. Beyond → 413 IMPORT_TOO_LARGE.
+   */
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(50 * 1024 ** 3),
+  /** Where an upload is written while it is validated; deleted once it is on the worker (or refused). */
+  IMPORT_TMP_DIR: z.string().min(1).default(join(tmpdir(), 'saasodoo-imports')),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedUser } from '@app/auth';
 import { APP_CONFIG } from '@app/config';
+import type { ProvisionSource } from '@app/contracts';
 import { ConflictError, DomainError, NotFoundError } from '@app/http';
 import {
   InstanceNameTakenError,
@@ -38,6 +39,18 @@ const DEFAULTS: { odoo_version: OdooVersion; instance_type: InstanceType } & Res
   storage_limit: '10G',
 };
 
+/**
+ * An instance whose data comes from an archive (an import, a staging copy) instead of a fresh database.
+ * `prepare` runs once every check passed and the quota slot is held, before anything is written: it receives,
+ * validates and hands the archive to the worker; a throw gives the slot back and records nothing. `abandon`
+ * undoes what `prepare` left when the row could not be recorded after all.
+ */
+export interface CreationOrigin {
+  source: ProvisionSource;
+  prepare(instanceId: string, limits: ResourceLimits): Promise<void>;
+  abandon(instanceId: string): Promise<void>;
+}
+
 /** Attempts at a free derived subdomain (`acme`, then `acme-3f9a`, …). */
 const DERIVED_SUBDOMAIN_ATTEMPTS = 5;
 
@@ -68,9 +81,10 @@ export class InstanceCreationService {
     user: AuthenticatedUser,
     dto: CreateInstanceDto,
     requestId?: string,
+    origin?: CreationOrigin,
   ): Promise<CreatedInstanceResponseDto> {
     try {
-      const created = await this.createInstance(user, dto, requestId);
+      const created = await this.createInstance(user, dto, requestId, origin);
       this.metrics.creations.inc({ outcome: 'created' });
       return created;
     } catch (error) {
@@ -84,6 +98,7 @@ export class InstanceCreationService {
     user: AuthenticatedUser,
     dto: CreateInstanceDto,
     requestId?: string,
+    origin?: CreationOrigin,
   ): Promise<CreatedInstanceResponseDto> {
     const instanceType = dto.instance_type ?? DEFAULTS.instance_type;
     const billingPlan = dto.plan_name && isBillingPlan(dto.plan_name) ? dto.plan_name : null;
@@ -131,6 +146,14 @@ export class InstanceCreationService {
     const id = this.random.uuid();
     const adminPassword = this.passwords.issue(id);
     await this.quota.reserve(dto.tenant_id, id);
+    if (origin) {
+      try {
+        await origin.prepare(id, limits);
+      } catch (error) {
+        await this.quota.release(dto.tenant_id, id);
+        throw error;
+      }
+    }
 
     const entitled = this.config.BILLING_PROVIDER === 'none';
     let recorded: RecordedIntent;
@@ -158,6 +181,7 @@ export class InstanceCreationService {
           environmentVars: dto.environment_vars ?? {},
           metadata: (dto.metadata ?? {}) as Record<string, JsonValue>,
           planName: dto.plan_name ?? null,
+          provisionSource: origin?.source ?? null,
         },
         {
           entitled,
@@ -171,6 +195,9 @@ export class InstanceCreationService {
       );
     } catch (error) {
       await this.quota.release(dto.tenant_id, id);
+      await origin?.abandon(id).catch((e: unknown) => {
+        this.logger.warn({ msg: 'could not drop the archive', instance_id: id, error: String(e) });
+      });
       throw error;
     }
 

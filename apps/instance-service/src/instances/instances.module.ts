@@ -19,11 +19,25 @@ import { InstanceUpdatesService } from './instance-updates.service';
 import { BackupDownloadLinks } from './backup-download-links';
 import { LifecycleDispatcher } from './lifecycle-dispatcher';
 import { ManualBackupLimit } from './manual-backup-limit';
+import { streamedBodyTypes } from '@app/http';
+import { InstanceImportsController } from '../imports/instance-imports.controller';
+import { InstanceImportService } from '../imports/instance-import.service';
+import { StagingRestoreService } from '../imports/staging-restore.service';
+import { WorkerImportsClient } from '../imports/worker-imports.client';
 
 /** The instance API: public routes under /api/v1/instances and the service-to-service routes under /internal. */
 @Module({
-  controllers: [InstancesController, InternalInstancesController, AdminNodesController],
+  controllers: [
+    InstanceImportsController,
+    InstancesController,
+    InternalInstancesController,
+    AdminNodesController,
+  ],
   providers: [
+    streamedBodyTypes('INSTANCE_SERVICE_STREAMED_BODIES', ['multipart/form-data']),
+    InstanceImportService,
+    StagingRestoreService,
+    WorkerImportsClient,
     AdminNodesService,
     InstanceCreationService,
     InstanceUpdatesService,

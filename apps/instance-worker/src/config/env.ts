@@ -142,6 +142,8 @@ const envObject = z.object({
    * S3-compatible store, and pruned/purged backups are deleted there too. Empty: backups stay on this host only.
    */
   ...offsiteBackupEnv.shape,
+  /** Loads an imported Odoo zip's plain-SQL dump.sql (POST /api/v1/instances/import, staging copies). */
+  PSQL_BIN: z.string().min(1).default('psql'),
   /** Data of a terminated instance is kept this long, then purged (0: right away). */
   INSTANCE_PURGE_AFTER_SECONDS: nonNegativeInt(604_800),
 

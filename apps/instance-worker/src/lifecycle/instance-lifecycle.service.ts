@@ -19,6 +19,7 @@ import {
 } from '@app/queue';
 import { RestoreRolledBackError, SafeRestore } from '../backups/safe-restore';
 import { TerminationSafety } from '../backups/termination-safety';
+import { ArchiveProvisioner } from '../imports/archive-provisioner';
 import type { Config } from '../config/env';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceLocks, type InstanceLock } from './instance-locks';
@@ -82,6 +83,7 @@ export class InstanceLifecycleService {
     private readonly spares: SparePool,
     private readonly reactivation: TerminationSafety,
     private readonly safeRestore: SafeRestore,
+    private readonly archives: ArchiveProvisioner,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -285,7 +287,10 @@ export class InstanceLifecycleService {
     }
     const image = this.runtime.currentImage(row);
     // A spare (ODOO_SPARE_POOL) brings an initialised database and its role: renamed, not made.
-    const spare = await this.metrics.step('spare_claim', () => this.spares.claim(row, image));
+    // An import or a staging copy brings its own database: no spare.
+    const spare = row.provisionSource
+      ? null
+      : await this.metrics.step('spare_claim', () => this.spares.claim(row, image));
     const password = await this.runtime.dbPassword(row);
     let containerId: string;
     if (spare) {
@@ -305,6 +310,14 @@ export class InstanceLifecycleService {
       ]);
       containerId = containerReady;
       await this.checkpoint(row.id, 'running');
+    } else if (row.provisionSource) {
+      await this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row));
+      await this.runtime.ensureBaseResources(row, password);
+      await this.checkpoint(row.id, 'running');
+      containerId = await this.metrics.step('archive_restore', () =>
+        this.archives.provision(row, password, image),
+      );
+      await this.checkpoint(row.id, 'running');
     } else {
       await this.metrics.step('stale_oneshots', () => this.runtime.removeStaleOneShots(row));
       await this.runtime.ensureBaseResources(row, password);
@@ -318,7 +331,13 @@ export class InstanceLifecycleService {
       return current?.desiredState === 'running' ? null : `desired state changed to ${current?.desiredState}`;
     });
     await this.move(row, 'running', ctx, {
-      reason: spare ? `provisioned (from a spare ${spare.odooVersion} database)` : 'provisioned',
+      reason: spare
+        ? `provisioned (from a spare ${spare.odooVersion} database)`
+        : row.provisionSource?.kind === 'import'
+          ? 'provisioned from the imported Odoo backup'
+          : row.provisionSource?.kind === 'backup'
+            ? `provisioned from backup ${row.provisionSource.backup_id} (staging copy)`
+            : 'provisioned',
       patch: {
         ...urls,
         image,
@@ -330,6 +349,7 @@ export class InstanceLifecycleService {
       applied: intent,
     });
     if (spare) await this.spares.release(spare);
+    if (row.provisionSource) await this.archives.discard(row.id);
     return 'succeeded';
   }
 
@@ -625,6 +645,7 @@ export class InstanceLifecycleService {
   private async removeEverything(row: InstanceEntity): Promise<void> {
     await this.spares.removeClaimed(row);
     await this.runtime.removeEverything(row);
+    await this.archives.discard(row.id);
   }
 
   /**
