@@ -19,7 +19,8 @@ export interface BillingProcess {
 export async function spawnBilling(env: Record<string, string>): Promise<BillingProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [BILLING_MAIN], {
+  const nodeArgs = (process.env.BENCH_BILLING_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BILLING_MAIN], {
     env: {
       ...process.env,
       ...env,
