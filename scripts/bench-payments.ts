@@ -105,23 +105,29 @@ async function main(): Promise<void> {
       invoices.push((await unpaidInvoice(world, tenantId)).id);
     }
     const startedAt = Date.now();
-    const started = await Promise.all(
-      invoices.map((invoiceId) =>
-        as(world, customer, {
-          method: 'POST',
-          url: '/api/billing/payments',
-          payload: { invoice_id: invoiceId, method: 'ecocash', phone: '0771111111' },
-        }),
-      ),
-    );
-    const failedStarts = started.filter((r) => r.statusCode !== 201);
+    const start = (invoiceId: string) =>
+      as(world, customer, {
+        method: 'POST',
+        url: '/api/billing/payments',
+        payload: { invoice_id: invoiceId, method: 'ecocash', phone: '0771111111' },
+      });
+    const started = await Promise.all(invoices.map(start));
+    let refused = invoices.filter((_, i) => started[i]?.statusCode !== 201);
     console.log(
-      `${count} payments started concurrently in ${Date.now() - startedAt} ms (${failedStarts.length} refused)`,
+      `${count} payments started concurrently in ${Date.now() - startedAt} ms (${refused.length} refused)`,
     );
-    if (failedStarts.length > 0) {
-      // Every result post below is for a started payment: with some refused, the run would measure less load.
-      throw new Error(`payments refused at start: ${failedStarts[0]?.body.slice(0, 300)}`);
+    // The setup is not what is measured: on a busy machine a 503 (a stand-in or emulator slow to answer) is
+    // retried, as a customer would, so every run posts results for all `count` payments.
+    for (let attempt = 1; refused.length > 0 && attempt <= 5; attempt++) {
+      const again = await Promise.all(refused.map(start));
+      // 409: the first attempt did start it (answered too late); its pending payment is the one.
+      const still = refused.filter((_, i) => again[i]?.statusCode === 503);
+      const unexpected = again.find((r) => ![201, 409, 503].includes(r.statusCode));
+      if (unexpected) throw new Error(`payment refused at start: ${unexpected.body.slice(0, 300)}`);
+      console.log(`retried ${refused.length} refused starts: ${refused.length - still.length} started`);
+      refused = still;
     }
+    if (refused.length > 0) throw new Error(`${refused.length} payments could not be started`);
     // The endpoint under test runs alone: the in-process app stops, the built app takes over the same database.
     await world.billing.close();
     world.billing.close = () => Promise.resolve();
