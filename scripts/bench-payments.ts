@@ -27,11 +27,48 @@ import {
 } from '../apps/billing-service/test/support/payments-world';
 import { loadEnvExample } from './bench-env';
 import { Client } from 'pg';
+import { writeFileSync } from 'node:fs';
 import {
   BillingProcess,
   killBilling,
   spawnBilling,
 } from '../apps/billing-service/test/support/billing-process';
+
+/** billing's Prometheus text; each scrape also resets its event-loop delay histogram (prom-client). */
+async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`)).text();
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+}
+
+/** Observations of a histogram between two scrapes, per upper bound (cumulative), for the series matching `labels`. */
+function buckets(before: string, after: string, name: string, labels: string): [number, number][] {
+  const read = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(`${name}_bucket{`) && l.includes(labels))
+      .map((l): [number, number] => [
+        Number(/le="([^"]+)"/.exec(l)?.[1]?.replace('+Inf', 'Infinity')),
+        Number(l.slice(l.lastIndexOf(' ') + 1)),
+      ]);
+  const start = new Map(read(before));
+  return read(after).map(([le, n]) => [le, n - (start.get(le) ?? 0)]);
+}
+
+/** "p50 ≤ 10 ms, p99 ≤ 25 ms (n)": the upper bound of the bucket holding each percentile. */
+function bucketPercentiles(counts: [number, number][]): string {
+  const total = counts.find(([le]) => le === Infinity)?.[1] ?? 0;
+  const at = (p: number) => {
+    const bucket = counts.find(([, n]) => n >= (p / 100) * total);
+    return bucket ? (bucket[0] === Infinity ? '> max' : `≤ ${bucket[0] * 1000} ms`) : '?';
+  };
+  return `p50 ${at(50)}, p99 ${at(99)} (${total} observed)`;
+}
+
+const ms = (text: string, name: string) => (metric(text, name) * 1000).toFixed(1);
 
 async function main(): Promise<void> {
   loadEnvExample();
@@ -44,6 +81,9 @@ async function main(): Promise<void> {
     PAYMENT_POLL_MIN_MS: '600000',
     PAYMENT_POLL_MAX_MS: '600000',
     DB_POOL_SIZE: '20',
+    // The production default rather than the tests' 3 s: starting 500 payments at once on a busy 2-CPU machine
+    // (the emulators share the bench's event loop) saw Kill Bill calls time out, and the run measured nothing.
+    KILLBILL_TIMEOUT_MS: '10000',
   });
   let billing: BillingProcess | undefined;
   const db = new Client({
@@ -65,19 +105,29 @@ async function main(): Promise<void> {
       invoices.push((await unpaidInvoice(world, tenantId)).id);
     }
     const startedAt = Date.now();
-    const started = await Promise.all(
-      invoices.map((invoiceId) =>
-        as(world, customer, {
-          method: 'POST',
-          url: '/api/billing/payments',
-          payload: { invoice_id: invoiceId, method: 'ecocash', phone: '0771111111' },
-        }),
-      ),
-    );
-    const failedStarts = started.filter((r) => r.statusCode !== 201).length;
+    const start = (invoiceId: string) =>
+      as(world, customer, {
+        method: 'POST',
+        url: '/api/billing/payments',
+        payload: { invoice_id: invoiceId, method: 'ecocash', phone: '0771111111' },
+      });
+    const started = await Promise.all(invoices.map(start));
+    let refused = invoices.filter((_, i) => started[i]?.statusCode !== 201);
     console.log(
-      `${count} payments started concurrently in ${Date.now() - startedAt} ms (${failedStarts} refused)`,
+      `${count} payments started concurrently in ${Date.now() - startedAt} ms (${refused.length} refused)`,
     );
+    // The setup is not what is measured: on a busy machine a 503 (a stand-in or emulator slow to answer) is
+    // retried, as a customer would, so every run posts results for all `count` payments.
+    for (let attempt = 1; refused.length > 0 && attempt <= 5; attempt++) {
+      const again = await Promise.all(refused.map(start));
+      // 409: the first attempt did start it (answered too late); its pending payment is the one.
+      const still = refused.filter((_, i) => again[i]?.statusCode === 503);
+      const unexpected = again.find((r) => ![201, 409, 503].includes(r.statusCode));
+      if (unexpected) throw new Error(`payment refused at start: ${unexpected.body.slice(0, 300)}`);
+      console.log(`retried ${refused.length} refused starts: ${refused.length - still.length} started`);
+      refused = still;
+    }
+    if (refused.length > 0) throw new Error(`${refused.length} payments could not be started`);
     // The endpoint under test runs alone: the in-process app stops, the built app takes over the same database.
     await world.billing.close();
     world.billing.close = () => Promise.resolve();
@@ -97,10 +147,12 @@ async function main(): Promise<void> {
       for (let c = 0; c < copies; c++) bodies.push(body);
     }
     shuffle(bodies);
+    const before = await scrape(billing.url); // resets billing's event-loop delay histogram: the next scrape covers the load only
     const loadStarted = Date.now();
     const load = await runPostLoad(`${billing.url}${PAYNOW_RESULT_PATH}`, bodies, connections, {
       'content-type': 'application/x-www-form-urlencoded',
     });
+    const during = await scrape(billing.url);
     const refusals = billing
       .output()
       .split('\n')
@@ -108,7 +160,7 @@ async function main(): Promise<void> {
     if (refusals.length > 0) console.log(`billing refused results:\n${refusals.slice(0, 5).join('\n')}`);
     const sorted = [...load.latenciesMs].sort((a, b) => a - b);
     let recorded = 0;
-    const deadline = Date.now() + 300_000;
+    const deadline = Date.now() + Number(process.env.BENCH_DRAIN_TIMEOUT_MS ?? 300_000);
     while (Date.now() < deadline) {
       const [row] = (
         await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM payments WHERE recorded_at IS NOT NULL`)
@@ -132,8 +184,11 @@ async function main(): Promise<void> {
         `latency ms: p50 ${percentile(sorted, 50).toFixed(1)}  p95 ${percentile(sorted, 95).toFixed(1)}  p99 ${percentile(sorted, 99).toFixed(1)}  max ${percentile(sorted, 100).toFixed(1)}`,
         `payments recorded in Kill Bill: ${keys.size} (recorded locally ${recorded}, expected ${count}; duplicates ${duplicates})`,
         `time to drain (first result post → every payment recorded): ${drainMs} ms`,
+        `billing's own view: stored ${bucketPercentiles(buckets(before, during, 'payment_result_store_seconds', ''))}; answered ${bucketPercentiles(buckets(before, during, 'http_request_duration_seconds', `route="${PAYNOW_RESULT_PATH}"`))}`,
+        `billing during the load: event-loop delay p50 ${ms(during, 'nodejs_eventloop_lag_p50_seconds')}  p99 ${ms(during, 'nodejs_eventloop_lag_p99_seconds')}  max ${ms(during, 'nodejs_eventloop_lag_max_seconds')} ms; CPU ${(metric(during, 'process_cpu_seconds_total') - metric(before, 'process_cpu_seconds_total')).toFixed(1)} s`,
       ].join('\n'),
     );
+    if (process.env.BENCH_BILLING_LOG) writeFileSync(process.env.BENCH_BILLING_LOG, billing.output());
     if (
       keys.size !== count ||
       duplicates > 0 ||

@@ -101,6 +101,8 @@ const schema = z.object({
   PAYMENT_POLL_MAX_MS: int(60_000, 10, 3_600_000),
   /** How often the poller and the Kill Bill outbox look for due work. */
   PAYMENT_WORK_POLL_MS: int(1_000, 10, 60_000),
+  /** During a burst of PayNow status updates their processing waits for the burst to end, at most this long. */
+  PAYMENT_RESULT_BURST_DEFER_MS: int(10_000, 0, 600_000),
 });
 
 export const envSchema = schema

@@ -10,6 +10,7 @@ export class PaymentMetrics {
   private readonly payments: Counter<'method' | 'status'>;
   private readonly confirmation: Histogram;
   readonly resultPosts: Counter<'result'>;
+  readonly resultStore: Histogram;
 
   constructor(metrics: MetricsRegistry, settlements: SettlementsRepository) {
     this.payments = counter(metrics, {
@@ -26,6 +27,11 @@ export class PaymentMetrics {
       name: 'payment_result_posts_total',
       help: 'Status updates posted to the PayNow result endpoint, by result (stored, invalid, error)',
       labelNames: ['result'],
+    });
+    this.resultStore = histogram(metrics, {
+      name: 'payment_result_store_seconds',
+      help: 'Time to store one PayNow status update durably (committed) before it is answered',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     });
     // The gauges read the database at scrape time; re-registered so they use this app's connection.
     for (const name of ['payment_outbox_lag_seconds', 'payment_outbox_pending']) {

@@ -95,6 +95,7 @@ export class PaynowResultReceiver implements OnModuleInit {
       this.logger.warn({ msg: 'status update refused', reason: error.message, ip: request.ip });
       return this.error(request, reply, HttpStatus.BAD_REQUEST, error.code, error.message);
     }
+    const stored = this.metrics.resultStore.startTimer();
     try {
       await this.writer.store({ body, reference: update.reference, gatewayStatus: update.gatewayStatus });
     } catch (error) {
@@ -109,6 +110,7 @@ export class PaynowResultReceiver implements OnModuleInit {
         'retry later',
       );
     }
+    stored();
     this.metrics.resultPosts.inc({ result: 'stored' });
     this.processor.kick();
     return reply.code(200).type('text/plain').send('OK');

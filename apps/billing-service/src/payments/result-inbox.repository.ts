@@ -18,7 +18,12 @@ export interface ResultInboxRow {
 export class ResultInboxRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Stores a batch in one statement (one commit). */
+  /**
+   * Stores a batch in one statement (one commit). Rows are inserted in body_sha256 order: batches in flight at
+   * the same time that share bodies (PayNow's repeats) then lock them in one order and cannot deadlock (in
+   * arrival order, two batches holding each other's repeat deadlocked, and after deadlock_timeout one of them
+   * failed: its requests answered 503 and the other's waited a second).
+   */
   async storeMany(items: { body: string; reference: string; gatewayStatus: string }[]): Promise<void> {
     const byHash = new Map<
       string,
@@ -33,7 +38,7 @@ export class ResultInboxRepository {
     const entries = [...byHash.entries()];
     await this.dataSource.query(
       `INSERT INTO paynow_inbox AS i (body_sha256, body, reference, gateway_status, duplicates)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) ORDER BY 1
        ON CONFLICT (body_sha256) DO UPDATE SET duplicates = i.duplicates + EXCLUDED.duplicates + 1`,
       [
         entries.map(([hash]) => hash),

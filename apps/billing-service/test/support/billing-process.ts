@@ -19,7 +19,11 @@ export interface BillingProcess {
 export async function spawnBilling(env: Record<string, string>): Promise<BillingProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [BILLING_MAIN], {
+  // BENCH_BILLING_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile billing during a bench.
+  const nodeArgs = (process.env.BENCH_BILLING_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // BENCH_BILLING_MAIN: another build of the same app (a bench comparing two builds, run after run).
+  const main = process.env.BENCH_BILLING_MAIN ?? BILLING_MAIN;
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       ...process.env,
       ...env,
