@@ -17,6 +17,7 @@ import { TerminationSafety } from './backups/termination-safety';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
 import { InstanceLocks } from './lifecycle/instance-locks';
+import { InstanceMigration } from './lifecycle/instance-migration';
 import { InstanceReconciler } from './lifecycle/instance-reconciler';
 import { InstanceRuntime } from './lifecycle/instance-runtime';
 import { InstanceUsageMeter } from './lifecycle/instance-usage-meter';
@@ -48,6 +49,7 @@ import { TenantNetworks } from './lifecycle/tenant-networks';
     BackupSweeper,
     TerminationSafety,
     SafeRestore,
+    InstanceMigration,
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,

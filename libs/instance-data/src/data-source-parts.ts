@@ -6,6 +6,7 @@ import { CreateOdooSpares1767000000000 } from './migrations/1767000000000-Create
 import { SuspensionSourcesAndUsage1768000000000 } from './migrations/1768000000000-SuspensionSourcesAndUsage';
 import { BackupKindsAndVerification1769000000000 } from './migrations/1769000000000-BackupKindsAndVerification';
 import { PlacementNodeAndUnschedulable1769100000000 } from './migrations/1769100000000-PlacementNodeAndUnschedulable';
+import { MigratingStatus1769400000000 } from './migrations/1769400000000-MigratingStatus';
 
 /** List these in `apps/{instance-service,instance-worker}/src/database/data-source.ts`. */
 export const INSTANCE_DATA_ENTITIES = [InstanceEntity, InstanceEventEntity, InstanceBackupEntity];
@@ -15,4 +16,5 @@ export const INSTANCE_DATA_MIGRATIONS = [
   SuspensionSourcesAndUsage1768000000000,
   BackupKindsAndVerification1769000000000,
   PlacementNodeAndUnschedulable1769100000000,
+  MigratingStatus1769400000000,
 ];

@@ -439,7 +439,7 @@ export class ActionAcceptedDto {
 }
 
 export class PendingOperationDto {
-  @ApiProperty({ enum: ['restart', 'backup', 'restore', 'upgrade'] }) action: string;
+  @ApiProperty({ enum: ['restart', 'backup', 'restore', 'upgrade', 'migrate'] }) action: string;
   @ApiProperty() job_id: string;
   @ApiProperty({ format: 'date-time' }) requested_at: string;
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdminInstancesController, AdminMigrationService } from '../admin/admin-instances.controller';
 import { AdminNodesController, AdminNodesService } from '../admin/admin-nodes.controller';
 import { BillingServiceClient } from '../billing/billing-service.client';
 import { InstanceMetrics } from '../common/instance-metrics';
@@ -22,9 +23,15 @@ import { ManualBackupLimit } from './manual-backup-limit';
 
 /** The instance API: public routes under /api/v1/instances and the service-to-service routes under /internal. */
 @Module({
-  controllers: [InstancesController, InternalInstancesController, AdminNodesController],
+  controllers: [
+    InstancesController,
+    InternalInstancesController,
+    AdminNodesController,
+    AdminInstancesController,
+  ],
   providers: [
     AdminNodesService,
+    AdminMigrationService,
     InstanceCreationService,
     InstanceUpdatesService,
     InstanceActionsService,
