@@ -28,7 +28,11 @@ type Urls = { hostPort: number | null; internalUrl: string; externalUrl: string 
 export type MoveFn = (
   row: InstanceEntity,
   to: InstanceStatus,
-  options: { reason: string; patch?: Parameters<InstancesRepository['patch']>[1]; completesOperation?: boolean },
+  options: {
+    reason: string;
+    patch?: Parameters<InstancesRepository['patch']>[1];
+    completesOperation?: boolean;
+  },
 ) => Promise<InstanceEntity>;
 
 function message(error: unknown): string {
@@ -133,10 +137,12 @@ export class InstanceMigration {
   ): Promise<InstanceBackupEntity> {
     const observed = await this.runtime.observe(row);
     // Stopped first, so nothing is written on the old node after the copy is taken.
-    if (observed.state !== 'missing' && observed.state !== 'stopped') await this.runtime.stop(observed.handle);
+    if (observed.state !== 'missing' && observed.state !== 'stopped')
+      await this.runtime.stop(observed.handle);
     let backup: InstanceBackupEntity | null;
     if (sourceReadable) {
-      if (observed.state === 'missing') throw new PermanentJobError('the service is missing: nothing to copy');
+      if (observed.state === 'missing')
+        throw new PermanentJobError('the service is missing: nothing to copy');
       backup = await this.backups.create(row, observed.handle, {
         kind: 'pre_migrate',
         jobId: ctx.id,
@@ -159,7 +165,11 @@ export class InstanceMigration {
       this.runtime.currentImage(row),
     );
     const handle = observed.state === 'missing' ? (row.containerId ?? '') : observed.handle;
-    await this.runtime.copyDataIn({ ...row, placementNode: target }, handle, this.backups.filestoreTar(backup));
+    await this.runtime.copyDataIn(
+      { ...row, placementNode: target },
+      handle,
+      this.backups.filestoreTar(backup),
+    );
     return backup;
   }
 

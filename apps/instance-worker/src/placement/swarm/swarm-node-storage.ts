@@ -104,7 +104,8 @@ export class SwarmNodeStorage {
     labels: Record<string, string>,
     image: string,
   ): Promise<void> {
-    if (storage.kind !== 'local-volume') throw new PlacementRefusedError('only a local volume lives on a node');
+    if (storage.kind !== 'local-volume')
+      throw new PlacementRefusedError('only a local volume lives on a node');
     if (!(await this.acceptsJobs(node))) throw new PlacementRefusedError(`node ${node} cannot run jobs now`);
     await this.remove(storage.volume, node);
     const result = await this.jobs.run(
@@ -120,7 +121,9 @@ export class SwarmNodeStorage {
       ['sh', '-c', `test -d ${shellQuote(storage.mountPath)}`],
     );
     if (result.exitCode !== 0) {
-      throw new Error(`creating volume ${storage.volume} on node ${node} failed: ${result.output.slice(-500)}`);
+      throw new Error(
+        `creating volume ${storage.volume} on node ${node} failed: ${result.output.slice(-500)}`,
+      );
     }
   }
 }
