@@ -70,7 +70,12 @@ export const ALLOWED_ACTIONS: Record<InstanceStatus, readonly InstanceAction[]> 
  * Where an admin may move an instance to another node (`POST /admin/instances/{id}/migrate`): settled
  * statuses only, including `unschedulable` (its node drained or down: it moves from its latest backup).
  */
-export const MIGRATABLE_STATUSES: readonly InstanceStatus[] = ['running', 'stopped', 'suspended', 'unschedulable'];
+export const MIGRATABLE_STATUSES: readonly InstanceStatus[] = [
+  'running',
+  'stopped',
+  'suspended',
+  'unschedulable',
+];
 
 export function isActionAllowed(status: InstanceStatus, action: InstanceAction): boolean {
   return ALLOWED_ACTIONS[status].includes(action);

@@ -47,7 +47,11 @@ export interface CandidateNode {
 
 export type MigrationTargetChoice =
   | { ok: true; node: string }
-  | { ok: false; code: 'NODE_NOT_FOUND' | 'NODE_NOT_ELIGIBLE' | 'SAME_NODE' | 'NO_ELIGIBLE_NODE'; message: string };
+  | {
+      ok: false;
+      code: 'NODE_NOT_FOUND' | 'NODE_NOT_ELIGIBLE' | 'SAME_NODE' | 'NO_ELIGIBLE_NODE';
+      message: string;
+    };
 
 /**
  * The node a local-volume instance on `current` may move to: `requested` if it exists, is active and ready,

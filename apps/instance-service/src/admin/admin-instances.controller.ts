@@ -1,5 +1,11 @@
 import { Body, Controller, HttpCode, Injectable, Param, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
 import { AdminOnly, CurrentUser } from '@app/auth';
 import type { AuthenticatedUser } from '@app/auth';
@@ -29,7 +35,8 @@ export class MigrationAcceptedDto {
   @ApiProperty({ enum: ['migrate'] }) action: 'migrate';
   @ApiProperty({ enum: ['queued'] }) status: 'queued';
   @ApiProperty({ description: 'The node the instance moves to' }) node: string;
-  @ApiProperty({ nullable: true, type: String, description: 'The node it is on now' }) from_node: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'The node it is on now' }) from_node:
+    string | null;
   @ApiProperty({ enum: INSTANCE_STATUSES }) instance_status: InstanceStatus;
 }
 

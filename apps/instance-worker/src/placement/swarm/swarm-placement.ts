@@ -186,7 +186,10 @@ export class SwarmPlacement implements PlacementBackend {
       return;
     }
     // Finished tasks' containers (a migrated instance's old ones) still hold the volume.
-    for (const holder of await this.client.listContainers({ all: true, filters: { volume: [storage.volume] } })) {
+    for (const holder of await this.client.listContainers({
+      all: true,
+      filters: { volume: [storage.volume] },
+    })) {
       await this.client
         .getContainer(holder.Id)
         .remove({ force: true })
