@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InstanceBackupsRepository, type InstanceEntity } from '@app/instance-data';
 import { SwarmLab, type SwarmLabNode, waitFor } from '@app/testing';
-import { LifecycleTestKit } from '../../apps/instance-worker/test/support/worker-harness';
+import {
+  assertWorkerBuilt,
+  killWorkerProcess,
+  LifecycleTestKit,
+  startWorkerProcess,
+} from '../../apps/instance-worker/test/support/worker-harness';
 
 /**
  * Moving instances between the nodes of a real three-node swarm (libs/testing SwarmLab) through the real
@@ -116,17 +121,17 @@ describe('migrate and node loss through the worker on a three-node swarm (SwarmL
     );
   }
 
-  async function migrate(row: InstanceEntity, node: string): Promise<void> {
-    const recorded = await local.instances.requestMigration(row.id, node, { actor: 'test-admin' });
-    await local.enqueue(recorded);
+  async function migrate(row: InstanceEntity, node: string, kit = local): Promise<void> {
+    const recorded = await kit.instances.requestMigration(row.id, node, { actor: 'test-admin' });
+    await kit.enqueue(recorded);
   }
 
   /** Once the operation is over: running, without an error (the error shows when it is not). */
-  async function migrated(id: string): Promise<InstanceEntity> {
+  async function migrated(id: string, kit = local): Promise<InstanceEntity> {
     const done = await waitFor(
       `the migration of ${id} to finish`,
       async () => {
-        const current = await local.get(id);
+        const current = await kit.get(id);
         return current.pendingOperation === null ? current : undefined;
       },
       180_000,
@@ -222,6 +227,43 @@ describe('migrate and node loss through the worker on a three-node swarm (SwarmL
     expect(row.placementNode).toBe(source.id);
     expect((await runningOn(row)).id).toBe(source.id);
     expect(await volumeLabels(lab.manager, local.names(row).volume)).toBeNull();
+  });
+
+  it('converges when the worker is SIGKILLed mid-migration: the next worker finishes it, nothing is left behind', async () => {
+    assertWorkerBuilt();
+    const crash = new LifecycleTestKit(workerEnv({}));
+    await crash.openData();
+    let worker = await startWorkerProcess(crash.env);
+    try {
+      const created = await crash.create();
+      let row = await crash.waitForStatus(created.id, 'running', 120_000);
+      const source = labNode(row.placementNode);
+      const target = lab.nodes.find((n) => n.id !== source.id && n.id !== lab.manager.id) as SwarmLabNode;
+      const volume = crash.names(row).volume;
+      const token = `survives-a-crash-${crash.runId}`;
+      await writeMarker(row, token);
+      await migrate(row, target.id, crash);
+      // Killed once the move is under way on the target (its volume made, the data going in).
+      await waitFor(
+        'the volume on the target',
+        async () => (await volumeLabels(target, volume)) !== null,
+        120_000,
+        100,
+      );
+      await killWorkerProcess(worker);
+      log(`worker SIGKILLed mid-migration (status ${(await crash.get(row.id)).status}); starting another`);
+      worker = await startWorkerProcess(crash.env);
+      row = await migrated(row.id, crash);
+      log(`converged after the crash: ${row.statusReason}`);
+      expect(row.placementNode).toBe(target.id);
+      expect((await runningOn(row)).id).toBe(target.id);
+      expect(await readMarker(target, row)).toBe(token);
+      expect(await volumeLabels(source, volume)).toBeNull();
+      expect(await leftoverJobs()).toEqual([]);
+    } finally {
+      await killWorkerProcess(worker);
+      await crash.cleanup();
+    }
   });
 
   it('node loss: a killed node makes its local-volume instance unschedulable, its shared-storage instance moves; the local one then migrates from its backup', async () => {

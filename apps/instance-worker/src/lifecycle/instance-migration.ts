@@ -136,9 +136,11 @@ export class InstanceMigration {
     sourceReadable: boolean,
   ): Promise<InstanceBackupEntity> {
     const observed = await this.runtime.observe(row);
-    // Stopped first, so nothing is written on the old node after the copy is taken.
-    if (observed.state !== 'missing' && observed.state !== 'stopped')
+    // Stopped first, so nothing is written on the old node after the copy is taken. (A node that cannot run
+    // jobs runs nothing: its task waits for it, and the switch below replaces it.)
+    if (sourceReadable && observed.state !== 'missing' && observed.state !== 'stopped') {
       await this.runtime.stop(observed.handle);
+    }
     let backup: InstanceBackupEntity | null;
     if (sourceReadable) {
       if (observed.state === 'missing')
