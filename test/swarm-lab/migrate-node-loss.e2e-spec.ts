@@ -70,7 +70,7 @@ describe('migrate and node loss through the worker on a three-node swarm (SwarmL
       SWARM_ENCRYPT_NETWORKS: 'false',
       TENANT_NETWORK_PEERS: '',
       PUBLISH_INSTANCE_PORTS: 'false',
-      PROVISION_HEALTH_TIMEOUT_MS: '90000',
+      PROVISION_HEALTH_TIMEOUT_MS: '30000',
       RECONCILE_INTERVAL_MS: '2000',
       SWARM_NODE_TOOLS_IMAGE: TOOLS,
       // Every lab dockerd has its own socket path: the job finds its node's by the node's hostname.
@@ -214,6 +214,47 @@ describe('migrate and node loss through the worker on a three-node swarm (SwarmL
     );
     const [backup] = await local.app.app.get(InstanceBackupsRepository).listForInstance(row.id);
     expect(backup).toMatchObject({ kind: 'pre_migrate', status: 'completed' });
+  });
+
+  it('rolls back a move whose instance does not come up on the target: old node, old volume, nothing left on the target', async () => {
+    const created = await local.create();
+    let row = await local.waitForStatus(created.id, 'running', 120_000);
+    const source = labNode(row.placementNode);
+    const target = lab.nodes.find((n) => n.id !== source.id && n.id !== lab.manager.id) as SwarmLabNode;
+    const volume = local.names(row).volume;
+    const token = `kept-on-rollback-${local.runId}`;
+    await writeMarker(row, token);
+    // On the target only, the instance's image tag names a build that never turns healthy (STUB_FAIL):
+    // jobs (sh, tar) work there, the instance does not.
+    const original = ((await target.docker.getImage(STUB).inspect()) as { Id: string }).Id;
+    const dir = await mkdtemp(join(tmpdir(), 'saasodoo-bad-stub-'));
+    try {
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${STUB}\nENV STUB_FAIL=1\n`);
+      await run('docker', ['-H', target.dockerHost, 'build', '-q', '-t', STUB, dir], {
+        env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      });
+      await migrate(row, target.id);
+      row = await waitFor(
+        'the migration to be rolled back',
+        async () => {
+          const current = await local.get(row.id);
+          return current.pendingOperation === null ? current : undefined;
+        },
+        180_000,
+        250,
+      );
+    } finally {
+      await target.docker.getImage(original).tag({ repo: 'saasodoo/odoo-stub', tag: '17.0' });
+      await rm(dir, { recursive: true, force: true });
+    }
+    log(`rolled back: ${row.lastError}`);
+    expect(row.status).toBe('running');
+    expect(row.lastError).toMatch(new RegExp(`migration to node ${target.id} failed: .*rolled back`));
+    expect(row.placementNode).toBe(source.id);
+    expect((await runningOn(row)).id).toBe(source.id);
+    expect(await readMarker(source, row)).toBe(token);
+    expect(await volumeLabels(target, volume)).toBeNull();
+    expect(await leftoverJobs()).toEqual([]);
   });
 
   it('refuses to move to a node that cannot take it: the instance stays where it is, nothing is left on the target', async () => {
