@@ -177,7 +177,7 @@ describe('migrate and node loss through the worker on a three-node swarm (SwarmL
     expect(await lab.leftovers()).toEqual([]);
   }, 120_000);
 
-  it('migrates a running local-volume instance to another node: its data comes along, the old volume is gone', async () => {
+  it('migrates a running local-volume instance to another node: its data comes along, the old volume is gone; a purge removes the new one there', async () => {
     const created = await local.create();
     let row = await local.waitForStatus(created.id, 'running', 120_000);
     const source = labNode(row.placementNode);
@@ -214,6 +214,12 @@ describe('migrate and node loss through the worker on a three-node swarm (SwarmL
     );
     const [backup] = await local.app.app.get(InstanceBackupsRepository).listForInstance(row.id);
     expect(backup).toMatchObject({ kind: 'pre_migrate', status: 'completed' });
+
+    // A purge removes the volume on its node too, which is not the worker's engine (the manager).
+    await local.act(row.id, 'terminate');
+    await waitFor('the purge', async () => (await local.get(row.id)).purgedAt !== null, 120_000, 250);
+    expect(await volumeLabels(target, volume)).toBeNull();
+    expect(await leftoverJobs()).toEqual([]);
   });
 
   it('rolls back a move whose instance does not come up on the target: old node, old volume, nothing left on the target', async () => {
