@@ -54,6 +54,8 @@ describe('infrastructure/swarm/stack.yml', () => {
     expect(worker?.environment).toMatchObject({
       ORCHESTRATOR: 'swarm',
       DOCKER_HOST: 'unix:///var/run/docker.sock',
+      // The image of the jobs that remove a volume on another node (migrate, purge).
+      SWARM_NODE_TOOLS_IMAGE: '${SWARM_NODE_TOOLS_IMAGE:-docker:27-cli}',
     });
     expect(worker?.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
     for (const name of ['instance-worker', 'traefik']) {

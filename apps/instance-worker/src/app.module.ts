@@ -19,6 +19,7 @@ import { TerminationSafety } from './backups/termination-safety';
 import { InstanceBackupsService } from './lifecycle/instance-backups.service';
 import { InstanceLifecycleService } from './lifecycle/instance-lifecycle.service';
 import { InstanceLocks } from './lifecycle/instance-locks';
+import { InstanceMigration } from './lifecycle/instance-migration';
 import { InstanceReconciler } from './lifecycle/instance-reconciler';
 import { InstanceRuntime } from './lifecycle/instance-runtime';
 import { InstanceUsageMeter } from './lifecycle/instance-usage-meter';
@@ -61,6 +62,7 @@ import { ImportUploadController } from './imports/import-upload.controller';
     BackupSweeper,
     TerminationSafety,
     SafeRestore,
+    InstanceMigration,
     InstanceBackupsService,
     InstanceLifecycleService,
     InstanceReconciler,

@@ -1,9 +1,16 @@
 /**
  * Backups (issue #15). `scheduled`: daily, kept by grandfather-father-son retention; `manual`: asked for by the
  * customer (capped per day, the newest N kept); `pre_restore` / `pre_upgrade`: the safety copy a restore or an
- * upgrade takes first (kept 7 days); `final`: taken at termination, kept until the purge.
+ * upgrade takes first (kept 7 days); `pre_migrate`: the copy a move to another node is made from (kept 7 days); `final`: taken at termination, kept until the purge.
  */
-export const BACKUP_KINDS = ['scheduled', 'manual', 'pre_restore', 'pre_upgrade', 'final'] as const;
+export const BACKUP_KINDS = [
+  'scheduled',
+  'manual',
+  'pre_restore',
+  'pre_upgrade',
+  'final',
+  'pre_migrate',
+] as const;
 export type BackupKind = (typeof BACKUP_KINDS)[number];
 
 /** `completed` only once every file was re-read and matched its sha256. */

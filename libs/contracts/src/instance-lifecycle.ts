@@ -17,6 +17,8 @@ export const INSTANCE_STATUSES = [
   'container_missing',
   /** It should run, but no eligible node can take it (its node is down or drained). */
   'unschedulable',
+  /** An admin moves its local volume to another node (`POST /admin/instances/{id}/migrate`). */
+  'migrating',
 ] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
@@ -61,7 +63,19 @@ export const ALLOWED_ACTIONS: Record<InstanceStatus, readonly InstanceAction[]> 
   error: ['start', 'stop', 'restart', 'restore', 'terminate'],
   container_missing: ['start', 'restore', 'terminate'],
   unschedulable: ['stop', 'restore', 'terminate'],
+  migrating: ['terminate'],
 };
+
+/**
+ * Where an admin may move an instance to another node (`POST /admin/instances/{id}/migrate`): settled
+ * statuses only, including `unschedulable` (its node drained or down: it moves from its latest backup).
+ */
+export const MIGRATABLE_STATUSES: readonly InstanceStatus[] = [
+  'running',
+  'stopped',
+  'suspended',
+  'unschedulable',
+];
 
 export function isActionAllowed(status: InstanceStatus, action: InstanceAction): boolean {
   return ALLOWED_ACTIONS[status].includes(action);

@@ -8,6 +8,7 @@ import { BackupKindsAndVerification1769000000000 } from './migrations/1769000000
 import { PlacementNodeAndUnschedulable1769100000000 } from './migrations/1769100000000-PlacementNodeAndUnschedulable';
 import { InstanceProvisionSource1769200000000 } from './migrations/1769200000000-InstanceProvisionSource';
 import { BackupOffsiteCopies1769300000000 } from './migrations/1769300000000-BackupOffsiteCopies';
+import { MigratingStatus1769400000000 } from './migrations/1769400000000-MigratingStatus';
 
 /** List these in `apps/{instance-service,instance-worker}/src/database/data-source.ts`. */
 export const INSTANCE_DATA_ENTITIES = [InstanceEntity, InstanceEventEntity, InstanceBackupEntity];
@@ -19,4 +20,5 @@ export const INSTANCE_DATA_MIGRATIONS = [
   PlacementNodeAndUnschedulable1769100000000,
   InstanceProvisionSource1769200000000,
   BackupOffsiteCopies1769300000000,
+  MigratingStatus1769400000000,
 ];

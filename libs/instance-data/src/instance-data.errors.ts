@@ -95,3 +95,20 @@ export class SuspendedByOtherError extends ConflictError {
     );
   }
 }
+
+/**
+ * 409: the instance cannot move to another node (`POST /admin/instances/{id}/migrate`): the orchestrator
+ * or storage has nothing to migrate, its status does not allow it, or the target node is not eligible.
+ */
+export class MigrationRefusedError extends ConflictError {
+  constructor(code: string, message: string, details: unknown[] = []) {
+    super(code, message, details);
+  }
+}
+
+/** 400: the named node is not a node of the swarm. */
+export class MigrationNodeUnknownError extends ValidationFailedError {
+  constructor(message: string) {
+    super(message, [{ field: 'node', problems: [message] }]);
+  }
+}

@@ -17,10 +17,20 @@ export function isOperationAction(action: InstanceAction): action is OperationAc
   return (OPERATION_ACTIONS as readonly string[]).includes(action);
 }
 
+/** Operations only an admin asks for (not an instance action of the customer API). */
+export type AdminOperationAction = 'migrate';
+
 /** An operation the API recorded and the worker has not finished; re-enqueued by the reconciler if lost. */
 export interface PendingOperation {
-  action: OperationAction;
-  params: { backup_id?: string; version?: string; kind?: 'scheduled' | 'manual' };
+  action: OperationAction | AdminOperationAction;
+  /** migrate: `node` it moves to, `from` the node it was on when asked. */
+  params: {
+    backup_id?: string;
+    version?: string;
+    kind?: 'scheduled' | 'manual';
+    node?: string;
+    from?: string;
+  };
   generation: number;
   job_id: string;
   requested_by: string;

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import type {
-  DesiredState,
-  InstanceAction,
-  InstanceStatus,
-  ProvisionSource,
-  SuspensionSource,
+import {
+  MIGRATABLE_STATUSES,
+  type DesiredState,
+  type InstanceAction,
+  type InstanceStatus,
+  type ProvisionSource,
+  type SuspensionSource,
 } from '@app/contracts';
 import { lifecycleJobId, type LifecycleJobParams, type LifecycleJobRequest } from '@app/queue';
 import { InstanceBackupEntity } from './instance-backup.entity';
@@ -15,6 +16,8 @@ import {
   InstanceNotFoundError,
   InstanceTerminatedError,
   InvalidActionParametersError,
+  MigrationRefusedError,
+  OperationPendingError,
   SuspendedByOtherError,
 } from './instance-data.errors';
 import { InstanceEventEntity } from './instance-event.entity';
@@ -392,6 +395,48 @@ export class InstancesRepository {
       if (action === 'terminate') sources = [];
       const recorded = await this.applyIntent(manager, instance, plan, action, context, sources);
       if (!recorded.job) throw new Error('an action always produces a job');
+      return { instance: recorded.instance, job: recorded.job };
+    });
+  }
+
+  /**
+   * An admin's move of the instance to `node` (another swarm node), checked with the row locked: a
+   * migratable status (MIGRATABLE_STATUSES), no other operation pending, not already on `node`. Records
+   * the `migrate` operation like any other; the caller enqueues `job`.
+   */
+  async requestMigration(
+    id: string,
+    node: string,
+    context: IntentContext,
+  ): Promise<RecordedIntent & { job: LifecycleJobRequest }> {
+    return this.dataSource.transaction(async (manager) => {
+      const instance = await this.lockRow(manager, id);
+      if (instance.desiredState === 'terminated' || !MIGRATABLE_STATUSES.includes(instance.status)) {
+        throw new MigrationRefusedError(
+          'MIGRATION_NOT_ALLOWED',
+          `The instance cannot move while it is ${instance.status}${instance.desiredState === 'terminated' ? ' (being terminated)' : ''}`,
+          [{ status: instance.status, migratable_statuses: [...MIGRATABLE_STATUSES] }],
+        );
+      }
+      if (instance.pendingOperation) throw new OperationPendingError(instance.pendingOperation);
+      if (instance.placementNode === node) {
+        throw new MigrationRefusedError('SAME_NODE', `The instance is already on node ${node}`);
+      }
+      const params = instance.placementNode ? { node, from: instance.placementNode } : { node };
+      const recorded = await this.applyIntent(
+        manager,
+        instance,
+        {
+          desiredState: instance.desiredState,
+          previousStatus: instance.previousStatus,
+          operation: { action: 'migrate', params },
+          jobName: 'migrate',
+          params,
+        },
+        'migrate',
+        context,
+      );
+      if (!recorded.job) throw new Error('a migration always produces a job');
       return { instance: recorded.instance, job: recorded.job };
     });
   }

@@ -31,7 +31,7 @@ export interface PlannedIntent {
   desiredState: DesiredState;
   previousStatus: InstanceStatus | null;
   /** Set for restart/backup/restore/upgrade; `clear` for terminate (abandons a pending operation). */
-  operation: { action: OperationAction; params: LifecycleJobParams } | 'clear' | null;
+  operation: { action: PendingOperation['action']; params: LifecycleJobParams } | 'clear' | null;
   jobName: LifecycleJobName;
   params: LifecycleJobParams;
 }

@@ -9,7 +9,8 @@ export const LIFECYCLE_QUEUE_NAME = 'instance-lifecycle';
  * instance to the desired state stored in its row, so duplicated or reordered jobs are harmless; the name
  * says what triggered the work. Operation jobs (restart, backup, restore, upgrade) carry out the instance's
  * `pending_operation` of the same generation. `purge` removes a terminated instance's data after retention;
- * `apply_limits` pushes changed CPU/memory limits to the container.
+ * `apply_limits` pushes changed CPU/memory limits to the container; `migrate` (an admin's operation) moves a
+ * local-volume instance to another swarm node.
  */
 export const LIFECYCLE_JOB_NAMES = [
   'provision',
@@ -24,6 +25,7 @@ export const LIFECYCLE_JOB_NAMES = [
   'terminate',
   'purge',
   'apply_limits',
+  'migrate',
 ] as const;
 export type LifecycleJobName = (typeof LIFECYCLE_JOB_NAMES)[number];
 
@@ -40,6 +42,9 @@ export const lifecycleJobParamsSchema = z
     backup_id: z.uuid().optional(),
     version: z.string().min(1).max(16).optional(),
     kind: z.enum(['scheduled', 'manual']).optional(),
+    /** migrate: the swarm node id to move the instance to, and the one it was on when asked. */
+    node: z.string().min(1).max(64).optional(),
+    from: z.string().min(1).max(64).optional(),
   })
   .strict();
 export type LifecycleJobParams = z.infer<typeof lifecycleJobParamsSchema>;
@@ -107,6 +112,9 @@ export const LIFECYCLE_RETRY_POLICY: Record<LifecycleJobName, RetryPolicy> = {
   terminate: { attempts: 8, backoffMs: 2_000 },
   purge: { attempts: 8, backoffMs: 5_000 },
   apply_limits: { attempts: 5, backoffMs: 1_000 },
+  // Any failure rolls the move back at once (the instance stays on its node); a crashed worker's job is
+  // picked up again as stalled and resumes from the row.
+  migrate: { attempts: 1, backoffMs: 5_000 },
 };
 
 export function lifecycleJobOptions(name: LifecycleJobName, jobId: string, delayMs = 0): JobsOptions {

@@ -25,10 +25,69 @@ export type PlacementNode = z.infer<typeof placementNodeSchema>;
 
 export const placementNodesSnapshotSchema = z.object({
   orchestrator: z.enum(['docker', 'swarm']),
+  /** `shared-path` (SHARED_STORAGE_PATH): instances move by themselves, there is nothing to migrate. */
+  storage: z.enum(['local-volume', 'shared-path']).default('local-volume'),
   observed_at: z.iso.datetime(),
   nodes: z.array(placementNodeSchema),
 });
 export type PlacementNodesSnapshot = z.infer<typeof placementNodesSnapshotSchema>;
+
+/** The label that, once any node carries it with value `odoo`, limits instances to those nodes. */
+export const ODOO_ROLE_LABEL = 'saasodoo.role';
+
+/** What choosing a node needs to know of each. */
+export interface CandidateNode {
+  id: string;
+  availability: string;
+  state: string;
+  labels: Record<string, string>;
+  /** Memory not reserved by placed tasks (total minus reserved). */
+  freeMemoryBytes: number;
+}
+
+export type MigrationTargetChoice =
+  | { ok: true; node: string }
+  | {
+      ok: false;
+      code: 'NODE_NOT_FOUND' | 'NODE_NOT_ELIGIBLE' | 'SAME_NODE' | 'NO_ELIGIBLE_NODE';
+      message: string;
+    };
+
+/**
+ * The node a local-volume instance on `current` may move to: `requested` if it exists, is active and ready,
+ * carries `saasodoo.role=odoo` when any node does, and is not `current`; without `requested`, the eligible
+ * node with the most free (unreserved) memory other than `current`. Used by the API (400/409) and the worker.
+ */
+export function chooseMigrationTarget(
+  nodes: CandidateNode[],
+  current: string | null,
+  requested?: string,
+): MigrationTargetChoice {
+  const roleInUse = nodes.some((n) => n.labels[ODOO_ROLE_LABEL] === 'odoo');
+  const problem = (n: CandidateNode): string | null => {
+    if (n.state !== 'ready') return `node ${n.id} is ${n.state}, not ready`;
+    if (n.availability !== 'active') return `node ${n.id} is ${n.availability}, not active`;
+    if (roleInUse && n.labels[ODOO_ROLE_LABEL] !== 'odoo') {
+      return `node ${n.id} is not labelled ${ODOO_ROLE_LABEL}=odoo (instances go only to labelled nodes)`;
+    }
+    return null;
+  };
+  if (requested !== undefined) {
+    const node = nodes.find((n) => n.id === requested);
+    if (!node) return { ok: false, code: 'NODE_NOT_FOUND', message: `no swarm node ${requested}` };
+    if (node.id === current) {
+      return { ok: false, code: 'SAME_NODE', message: `the instance is already on node ${requested}` };
+    }
+    const why = problem(node);
+    return why ? { ok: false, code: 'NODE_NOT_ELIGIBLE', message: why } : { ok: true, node: node.id };
+  }
+  const best = nodes
+    .filter((n) => n.id !== current && problem(n) === null)
+    .sort((a, b) => b.freeMemoryBytes - a.freeMemoryBytes)[0];
+  return best
+    ? { ok: true, node: best.id }
+    : { ok: false, code: 'NO_ELIGIBLE_NODE', message: 'no other active, ready, eligible node to move to' };
+}
 
 /** Both sides: `publish` (worker) and `latest` (API). */
 export class PlacementNodesStore {
@@ -39,7 +98,7 @@ export class PlacementNodesStore {
     this.key = `${options.prefix ?? DEFAULT_QUEUE_PREFIX}:placement:nodes`;
   }
 
-  async publish(snapshot: PlacementNodesSnapshot, ttlMs: number): Promise<void> {
+  async publish(snapshot: z.input<typeof placementNodesSnapshotSchema>, ttlMs: number): Promise<void> {
     await this.connection().set(
       this.key,
       JSON.stringify(placementNodesSnapshotSchema.parse(snapshot)),

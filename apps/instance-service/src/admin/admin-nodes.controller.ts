@@ -23,6 +23,12 @@ class PlacementNodeView {
 
 export class PlacementNodesView {
   @ApiProperty({ enum: ['docker', 'swarm'] }) orchestrator: 'docker' | 'swarm';
+  @ApiProperty({
+    enum: ['local-volume', 'shared-path'],
+    description:
+      'shared-path (SHARED_STORAGE_PATH): instances move by themselves; local-volume: POST /admin/instances/{id}/migrate moves one',
+  })
+  storage: 'local-volume' | 'shared-path';
   @ApiProperty({ format: 'date-time', description: 'When the worker read the nodes (every 10 s)' })
   observed_at: string;
   @ApiProperty({ type: [PlacementNodeView] }) nodes: PlacementNodeView[];

@@ -441,7 +441,7 @@ export class ActionAcceptedDto {
 }
 
 export class PendingOperationDto {
-  @ApiProperty({ enum: ['restart', 'backup', 'restore', 'upgrade'] }) action: string;
+  @ApiProperty({ enum: ['restart', 'backup', 'restore', 'upgrade', 'migrate'] }) action: string;
   @ApiProperty() job_id: string;
   @ApiProperty({ format: 'date-time' }) requested_at: string;
 }
@@ -490,7 +490,7 @@ export class BackupDto {
     enum: BACKUP_KINDS,
     description:
       'scheduled (daily, grandfather-father-son retention), manual (capped per day, newest N kept), ' +
-      'pre_restore / pre_upgrade (safety copies, kept 7 days), final (taken at termination, kept until the purge)',
+      'pre_restore / pre_upgrade / pre_migrate (safety copies, kept 7 days), final (taken at termination, kept until the purge)',
   })
   kind: BackupKind;
   @ApiProperty({ enum: BACKUP_STATUSES, description: 'completed: every file re-read and its sha256 matched' })

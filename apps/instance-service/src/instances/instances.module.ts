@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdminInstancesController, AdminMigrationService } from '../admin/admin-instances.controller';
 import { AdminNodesController, AdminNodesService } from '../admin/admin-nodes.controller';
 import { BillingServiceClient } from '../billing/billing-service.client';
 import { InstanceMetrics } from '../common/instance-metrics';
@@ -32,6 +33,7 @@ import { WorkerImportsClient } from '../imports/worker-imports.client';
     InstancesController,
     InternalInstancesController,
     AdminNodesController,
+    AdminInstancesController,
   ],
   providers: [
     streamedBodyTypes('INSTANCE_SERVICE_STREAMED_BODIES', ['multipart/form-data']),
@@ -39,6 +41,7 @@ import { WorkerImportsClient } from '../imports/worker-imports.client';
     StagingRestoreService,
     WorkerImportsClient,
     AdminNodesService,
+    AdminMigrationService,
     InstanceCreationService,
     InstanceUpdatesService,
     InstanceActionsService,

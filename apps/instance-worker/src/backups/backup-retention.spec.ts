@@ -47,8 +47,10 @@ describe('expiredBackups (grandfather-father-son)', () => {
     expect(ids(expired)).toEqual(['m5', 'm6', 'm7']);
   });
 
-  it('keeps pre_restore and pre_upgrade backups 7 days, final ones and running ones always', () => {
+  it('keeps pre_restore, pre_upgrade and pre_migrate backups 7 days, final ones and running ones always', () => {
     const all = [
+      backup('pm-young', 'pre_migrate', 2),
+      backup('pm-old', 'pre_migrate', 8),
       backup('pr-young', 'pre_restore', 6.9),
       backup('pr-old', 'pre_restore', 7.1),
       backup('pu-young', 'pre_upgrade', 1),
@@ -57,7 +59,11 @@ describe('expiredBackups (grandfather-father-son)', () => {
       backup('running', 'scheduled', 500, 'running'),
       backup('newest', 'manual', 0),
     ];
-    expect(ids(expiredBackups(all, DEFAULT_BACKUP_RETENTION, NOW))).toEqual(['pr-old', 'pu-old']);
+    expect(ids(expiredBackups(all, DEFAULT_BACKUP_RETENTION, NOW)).sort()).toEqual([
+      'pm-old',
+      'pr-old',
+      'pu-old',
+    ]);
   });
 
   it('drops failed rows after 7 days and never counts them as kept backups', () => {

@@ -3,7 +3,7 @@ import type { BackupRetentionPolicy } from '@app/tenancy';
 
 const DAY_MS = 86_400_000;
 
-/** `pre_restore` / `pre_upgrade` safety copies and failed attempts' rows are kept this long. */
+/** `pre_*` safety copies and failed attempts' rows are kept this long. */
 export const SAFETY_BACKUP_KEEP_DAYS = 7;
 
 export interface RetainedBackup {
@@ -49,7 +49,7 @@ function newestPerBucket(newestFirst: RetainedBackup[], key: (d: Date) => string
  * The backups retention removes now (dates in UTC). Pure: the rules of issue #15, whatever else is there.
  * - `scheduled` (completed): grandfather-father-son per `policy`;
  * - `manual` (completed): the newest `manualKeep`;
- * - `pre_restore` / `pre_upgrade` (completed): younger than 7 days;
+ * - `pre_restore` / `pre_upgrade` / `pre_migrate` (completed): younger than 7 days;
  * - `final`: always (removed with everything else by the purge);
  * - `running`: always (a backup in progress);
  * - `failed`: the row for 7 days (its partial files are removed at once by the caller).
@@ -81,7 +81,7 @@ export function expiredBackups(
     const young = backup.createdAt.getTime() > safetyCutoff;
     if (backup.status === 'running' || backup.kind === 'final') keep.add(backup.id);
     else if (backup.status === 'failed' && young) keep.add(backup.id);
-    else if ((backup.kind === 'pre_restore' || backup.kind === 'pre_upgrade') && young) keep.add(backup.id);
+    else if (backup.kind.startsWith('pre_') && young) keep.add(backup.id);
   }
   return newestFirst.filter((b) => !keep.has(b.id)).reverse();
 }

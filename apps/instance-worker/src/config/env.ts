@@ -68,6 +68,13 @@ const envObject = z.object({
     .refine((value) => value === '' || value.startsWith('/'), 'must be an absolute path or empty'),
   /** On a swarm: an encrypted (IPsec) overlay per tenant, where the kernel allows it. */
   SWARM_ENCRYPT_NETWORKS: envBoolean(true),
+  /**
+   * On a swarm: an image with `sh` and the `docker` CLI, run as a job on another node to remove a volume
+   * there (a migrated instance's old volume, a purged instance's volume), with that node's engine socket.
+   */
+  SWARM_NODE_TOOLS_IMAGE: z.string().min(1).default('docker:27-cli'),
+  /** The engine socket on every node, bind-mounted into that job (swarm templates allowed: {{.Node.Hostname}}). */
+  SWARM_NODE_DOCKER_SOCKET: z.string().min(1).default('/var/run/docker.sock'),
 
   // ---- Odoo containers ----
   /** Image per Odoo version; `{version}` is replaced by 16.0 / 17.0 / 18.0. */

@@ -1,13 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { APP_CONFIG } from '@app/config';
-import { isActionAllowed, type InstanceStatus } from '@app/contracts';
+import { isActionAllowed, MIGRATABLE_STATUSES, type InstanceStatus } from '@app/contracts';
 import {
   InstanceBackupsRepository,
   InstancesRepository,
   type InstanceEntity,
   type InstancePatch,
-  type OperationAction,
   type PendingOperation,
 } from '@app/instance-data';
 import {
@@ -23,6 +22,7 @@ import { ArchiveProvisioner } from '../imports/archive-provisioner';
 import type { Config } from '../config/env';
 import { InstanceBackupsService } from './instance-backups.service';
 import { InstanceLocks, type InstanceLock } from './instance-locks';
+import { InstanceMigration, MigrationRolledBackError } from './instance-migration';
 import { InstanceRuntime, WaitAbandonedError, type ObservedContainer } from './instance-runtime';
 import { LifecycleMetrics } from './lifecycle.metrics';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -48,12 +48,18 @@ class SupersededError extends Error {
 /** An upgrade failed and was rolled back: the job failed, the instance is fine. */
 class UpgradeRolledBackError extends PermanentJobError {}
 
-const OPERATION_STATUS: Record<OperationAction, InstanceStatus> = {
+const OPERATION_STATUS: Record<PendingOperation['action'], InstanceStatus> = {
   restart: 'restarting',
   backup: 'backing_up',
   restore: 'restoring',
   upgrade: 'upgrading',
+  migrate: 'migrating',
 };
+
+/** Whether the operation may start from `status` (an admin's migrate has its own list). */
+function operationAllowed(status: InstanceStatus, action: PendingOperation['action']): boolean {
+  return action === 'migrate' ? MIGRATABLE_STATUSES.includes(status) : isActionAllowed(status, action);
+}
 
 function message(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).slice(0, 2000);
@@ -84,6 +90,7 @@ export class InstanceLifecycleService {
     private readonly reactivation: TerminationSafety,
     private readonly safeRestore: SafeRestore,
     private readonly archives: ArchiveProvisioner,
+    private readonly migration: InstanceMigration,
     @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
@@ -132,7 +139,7 @@ export class InstanceLifecycleService {
       if (!row || !operation || operation.job_id !== ctx.id) return 'superseded';
       if (row.status === 'terminated') return 'skipped';
       const own = OPERATION_STATUS[operation.action];
-      if (row.status !== own && !isActionAllowed(row.status, operation.action)) {
+      if (row.status !== own && !operationAllowed(row.status, operation.action)) {
         await this.move(row, row.status, ctx, {
           reason: `${operation.action} abandoned: not possible while ${row.status}`,
           completesOperation: true,
@@ -150,12 +157,25 @@ export class InstanceLifecycleService {
             return await this.restore(row, ctx, operation);
           case 'upgrade':
             return await this.upgrade(row, ctx, operation);
+          case 'migrate':
+            return await this.migration.migrate(
+              row,
+              ctx,
+              operation,
+              (current, to, options) => this.move(current, to, ctx, options),
+              (current, observed) => this.stableStatus(current, observed),
+            );
         }
       } catch (error) {
         return this.onFailure(row.id, ctx, error, async (failure) => {
           const current = await this.instances.findById(row.id);
           if (!current || current.status === 'terminated') return;
-          if (error instanceof UpgradeRolledBackError || error instanceof RestoreRolledBackError) return;
+          if (
+            error instanceof UpgradeRolledBackError ||
+            error instanceof RestoreRolledBackError ||
+            error instanceof MigrationRolledBackError
+          )
+            return;
           if (current.status === startStatus && startStatus !== own) {
             // Failed before anything was changed (e.g. a backup whose checksum no longer matches).
             await this.move(current, current.status, ctx, {

@@ -81,6 +81,11 @@ export class ApplyLimitsJob implements LifecycleJobHandler {
   }
 }
 
+@Injectable()
+export class MigrateInstanceJob extends OperateInstanceJob {
+  readonly jobName = 'migrate';
+}
+
 export const LIFECYCLE_JOB_HANDLER_CLASSES = [
   ProvisionInstanceJob,
   StartInstanceJob,
@@ -94,6 +99,7 @@ export const LIFECYCLE_JOB_HANDLER_CLASSES = [
   UpgradeInstanceJob,
   PurgeInstanceJob,
   ApplyLimitsJob,
+  MigrateInstanceJob,
 ];
 
 export const LIFECYCLE_JOB_HANDLERS = Symbol('LIFECYCLE_JOB_HANDLERS');

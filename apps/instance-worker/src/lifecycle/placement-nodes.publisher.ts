@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
 import { PlacementNodesStore } from '@app/queue';
+import type { Config } from '../config/env';
 import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
 
 const INTERVAL_MS = 10_000;
@@ -18,6 +20,7 @@ export class PlacementNodesPublisher {
   constructor(
     @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly store: PlacementNodesStore,
+    @Inject(APP_CONFIG) private readonly config: Config,
   ) {}
 
   start(): void {
@@ -43,6 +46,7 @@ export class PlacementNodesPublisher {
     await this.store.publish(
       {
         orchestrator: this.placement.kind,
+        storage: this.config.SHARED_STORAGE_PATH ? 'shared-path' : 'local-volume',
         observed_at: new Date().toISOString(),
         nodes: nodes.map((node) => ({
           id: node.id,

@@ -87,6 +87,8 @@ export interface JobSpec {
   env?: Record<string, string>;
   labels?: Record<string, string>;
   storage?: InstanceStorage;
+  /** Labels a local volume gets when this job is the first to mount it (swarm creates it on the node). */
+  volumeLabels?: Record<string, string>;
   networks?: string[];
   resources?: InstanceResources;
   user?: string;

@@ -10,7 +10,7 @@ import {
   type InstanceSpec,
   type JobSpec,
 } from './instance-spec';
-import type { PlacementBackend, PlacementEvent } from './placement-backend';
+import { PlacementRefusedError, type PlacementBackend, type PlacementEvent } from './placement-backend';
 import { tarFiles } from './tar-entries';
 
 /*
@@ -291,6 +291,22 @@ export function describePlacementContract(
       }
       await backend.removeStorage(spec.storage);
     }, 120_000);
+
+    it('has no other node to move a local volume to on one host or a one-node swarm', async () => {
+      const spec = f.spec('a');
+      const { node } = await backend.ensureStorage(spec.storage, spec.labels);
+      const storage = spec.storage.kind === 'local-volume' ? { ...spec.storage, node } : spec.storage;
+      await expect(backend.migrationTarget(storage)).rejects.toThrow(PlacementRefusedError);
+      if (node) {
+        await expect(backend.migrationTarget(storage, node)).rejects.toThrow(/already on node/);
+        await expect(backend.migrationTarget(storage, 'no-such-node')).rejects.toThrow(/no swarm node/);
+        expect(await backend.nodeAcceptsJobs(node)).toBe(true);
+      } else {
+        await expect(backend.prepareStorageOn(storage, 'elsewhere', {}, spec.image)).rejects.toThrow(
+          PlacementRefusedError,
+        );
+      }
+    });
 
     it('removes the instance, its storage and network, and leaves nothing of the run behind', async () => {
       const spec = f.spec('a');

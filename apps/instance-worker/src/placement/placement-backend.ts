@@ -94,6 +94,14 @@ export class WaitAbandonedError extends Error {
   }
 }
 
+/** The engine cannot do what was asked here (no other node on a single host, node not eligible…). */
+export class PlacementRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlacementRefusedError';
+  }
+}
+
 /** An object the operation needs (e.g. the tenant network) does not exist. */
 export class PlacementNotFoundError extends Error {
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -132,7 +140,33 @@ export interface PlacementBackend {
    * `storage.node` is kept) and returns it, so instance and jobs are pinned there. Null on a single host.
    */
   ensureStorage(storage: InstanceStorage, labels: Record<string, string>): Promise<{ node: string | null }>;
+  /**
+   * Removes the storage; a local volume on a swarm on the node recorded in `storage.node`, whichever node
+   * that is (a job on that node). A node that cannot run jobs (down, drained) keeps it: a warning is logged.
+   */
   removeStorage(storage: InstanceStorage): Promise<void>;
+
+  // ---- moving a local volume to another node (swarm) ----
+  /**
+   * The node a local volume now on `storage.node` may move to: `requested` when it is eligible (exists,
+   * active, ready, `saasodoo.role=odoo` when any node has it, not the current node), otherwise the eligible
+   * node with the most free reserved memory. PlacementRefusedError when there is none, or nothing can move
+   * (single host).
+   */
+  migrationTarget(storage: InstanceStorage, requested?: string): Promise<string>;
+  /** Jobs can run on `node` now (ready and active): its volumes can be read and removed. */
+  nodeAcceptsJobs(node: string): Promise<boolean>;
+  /**
+   * An empty local volume for `storage` on `node` (a leftover of the same name there is removed first),
+   * carrying `labels`; fill it with copyIn (ref.storage.node = node), then pin the instance there by
+   * deploying its spec with that node.
+   */
+  prepareStorageOn(
+    storage: InstanceStorage,
+    node: string,
+    labels: Record<string, string>,
+    image: string,
+  ): Promise<void>;
   /** Bytes used per local volume name, where the engine can tell. */
   storageSizes(): Promise<Map<string, number>>;
 

@@ -8,6 +8,7 @@ import { INSTANCE_ID_LABEL, type InstanceSpec, type InstanceStorage, type JobSpe
 import {
   OdooUnhealthyError,
   PlacementNotFoundError,
+  PlacementRefusedError,
   WaitAbandonedError,
   type EventsOptions,
   type InstanceRef,
@@ -131,6 +132,21 @@ export class DockerPlacement implements PlacementBackend {
 
   storageSizes(): Promise<Map<string, number>> {
     return this.docker.volumeSizes();
+  }
+
+  /** One host: there is no other node to move to. */
+  migrationTarget(): Promise<string> {
+    return Promise.reject(
+      new PlacementRefusedError('instances run on one Docker host (ORCHESTRATOR=docker): no other node'),
+    );
+  }
+
+  nodeAcceptsJobs(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  prepareStorageOn(): Promise<void> {
+    return Promise.reject(new PlacementRefusedError('a single Docker host has no other node'));
   }
 
   // ---- instances ----

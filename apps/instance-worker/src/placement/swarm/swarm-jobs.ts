@@ -89,7 +89,10 @@ export class SwarmJobs {
   /** Extracts `tar` into `path` of the storage the job mounts, in jobs of at most ~1 MB each. */
   async copyIn(spec: Omit<JobSpec, 'cmd'>, path: string, tar: Buffer, constraints: string[]): Promise<void> {
     const encoded = tar.toString('base64');
-    const staging = `${path.replace(/\/+$/, '')}/.saasodoo-restore-${randomBytes(4).toString('hex')}.b64`;
+    // Staged inside the mounted storage: each chunk is its own job (container), so a file anywhere else in
+    // the container (e.g. in `path` when it is the mount's parent) would be gone by the next one.
+    const stagingDir = (spec.storage?.mountPath ?? path).replace(/\/+$/, '');
+    const staging = `${stagingDir}/.saasodoo-restore-${randomBytes(4).toString('hex')}.b64`;
     const chunks: string[] = [];
     for (let offset = 0; offset < encoded.length; offset += ENV_CHUNK) {
       chunks.push(encoded.slice(offset, offset + ENV_CHUNK));

@@ -25,6 +25,7 @@ import {
 } from '../placement-backend';
 import { messageOf, statusCode, SwarmEngine, type ServiceInfo, type TaskInfo } from './swarm-engine';
 import { bufferStream, SwarmJobs } from './swarm-jobs';
+import { SwarmNodeStorage } from './swarm-node-storage';
 import { instanceServiceSpec, placementConstraints, ROLE_LABEL, SPEC_HASH_LABEL } from './swarm-service-spec';
 
 const SERVICE_ID_LABEL = 'com.docker.swarm.service.id';
@@ -48,6 +49,7 @@ export class SwarmPlacement implements PlacementBackend {
   private readonly logger = new Logger(SwarmPlacement.name);
   private readonly engine: SwarmEngine;
   private readonly jobs: SwarmJobs;
+  private readonly nodeStorage: SwarmNodeStorage;
   /** Service id → instance id, for `remove` events (a removed service cannot be inspected any more). */
   private readonly known = new Map<string, string>();
   private roleLabel: { inUse: boolean; until: number } = { inUse: false, until: 0 };
@@ -59,6 +61,10 @@ export class SwarmPlacement implements PlacementBackend {
   ) {
     this.engine = new SwarmEngine(client);
     this.jobs = new SwarmJobs(this.engine);
+    this.nodeStorage = new SwarmNodeStorage(this.jobs, () => this.nodes(), {
+      toolsImage: config.SWARM_NODE_TOOLS_IMAGE,
+      socketPath: config.SWARM_NODE_DOCKER_SOCKET,
+    });
   }
 
   async ping(): Promise<{ version: string }> {
@@ -175,10 +181,21 @@ export class SwarmPlacement implements PlacementBackend {
     }
     const local = await this.localNodeId();
     if (storage.node && storage.node !== local) {
-      // A volume on another node is removed there, by a job that mounts nothing but the engine's socket
-      // would be needed; left to that node's `docker volume prune` (see README).
-      this.logger.warn(`volume ${storage.volume} lives on node ${storage.node}; not removed from here`);
+      // The manager's API cannot reach another node's volumes: a job on that node removes it.
+      await this.nodeStorage.remove(storage.volume, storage.node);
       return;
+    }
+    // Finished tasks' containers (a migrated instance's old ones) still hold the volume.
+    for (const holder of await this.client.listContainers({
+      all: true,
+      filters: { volume: [storage.volume] },
+    })) {
+      await this.client
+        .getContainer(holder.Id)
+        .remove({ force: true })
+        .catch((error: unknown) => {
+          if (statusCode(error) !== 404 && statusCode(error) !== 409) throw error;
+        });
     }
     for (let attempt = 0; ; attempt++) {
       try {
@@ -194,6 +211,23 @@ export class SwarmPlacement implements PlacementBackend {
 
   storageSizes(): Promise<Map<string, number>> {
     return this.docker.volumeSizes();
+  }
+
+  migrationTarget(storage: InstanceStorage, requested?: string): Promise<string> {
+    return this.nodeStorage.migrationTarget(storage, requested);
+  }
+
+  nodeAcceptsJobs(node: string): Promise<boolean> {
+    return this.nodeStorage.acceptsJobs(node);
+  }
+
+  prepareStorageOn(
+    storage: InstanceStorage,
+    node: string,
+    labels: Record<string, string>,
+    image: string,
+  ): Promise<void> {
+    return this.nodeStorage.prepare(storage, node, labels, image);
   }
 
   // ---- instances ----

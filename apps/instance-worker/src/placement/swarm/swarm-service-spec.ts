@@ -128,7 +128,7 @@ export function jobServiceSpec(
         ...(command ? { Command: command } : { Args: spec.cmd }),
         Env: envList(spec.env),
         Labels: { ...(spec.labels ?? {}), [JOB_LABEL]: 'true' },
-        Mounts: swarmMounts(spec.storage) as Docker.MountSettings[],
+        Mounts: swarmMounts(spec.storage, spec.volumeLabels) as Docker.MountSettings[],
         CapabilityDrop: ['ALL'],
         ...(spec.user ? { User: spec.user } : {}),
       },
