@@ -28,18 +28,41 @@ export function backupDownloadSecret(config: {
   return (config.NODE_ENV ?? process.env.NODE_ENV) === 'test' ? TEST_ONLY_SECRET : null;
 }
 
-function mac(secret: string, backupId: string, expires: number): string {
-  return createHmac('sha256', secret).update(`backup-download:${backupId}:${expires}`).digest('base64url');
+/** The purpose a signature is bound to, so one kind of link can never be replayed as another. */
+export type SignedLinkPurpose = 'backup-download' | 'import-upload';
+
+function mac(purpose: SignedLinkPurpose, secret: string, id: string, expires: number): string {
+  return createHmac('sha256', secret).update(`${purpose}:${id}:${expires}`).digest('base64url');
 }
 
-/** Signature of a link to `backupId` valid until `expires` (unix seconds). */
-export function signBackupDownload(secret: string, backupId: string, expires: number): string {
-  return mac(secret, backupId, expires);
+/** Signature of a link for `purpose` on `id` valid until `expires` (unix seconds). */
+export function signLink(purpose: SignedLinkPurpose, secret: string, id: string, expires: number): string {
+  return mac(purpose, secret, id, expires);
 }
 
 export type BackupDownloadCheck = 'valid' | 'expired' | 'invalid';
 
 /** Constant-time check of a link's signature, then of its expiry. */
+export function checkLink(
+  purpose: SignedLinkPurpose,
+  secret: string,
+  id: string,
+  expires: number,
+  signature: string,
+  now = Date.now(),
+): BackupDownloadCheck {
+  const expected = Buffer.from(mac(purpose, secret, id, expires));
+  const given = Buffer.from(signature);
+  if (!Number.isInteger(expires) || given.length !== expected.length || !timingSafeEqual(given, expected))
+    return 'invalid';
+  return expires * 1000 < now ? 'expired' : 'valid';
+}
+
+/** Signature of a link to `backupId` valid until `expires` (unix seconds). */
+export function signBackupDownload(secret: string, backupId: string, expires: number): string {
+  return signLink('backup-download', secret, backupId, expires);
+}
+
 export function checkBackupDownload(
   secret: string,
   backupId: string,
@@ -47,9 +70,5 @@ export function checkBackupDownload(
   signature: string,
   now = Date.now(),
 ): BackupDownloadCheck {
-  const expected = Buffer.from(mac(secret, backupId, expires));
-  const given = Buffer.from(signature);
-  if (!Number.isInteger(expires) || given.length !== expected.length || !timingSafeEqual(given, expected))
-    return 'invalid';
-  return expires * 1000 < now ? 'expired' : 'valid';
+  return checkLink('backup-download', secret, backupId, expires, signature, now);
 }
