@@ -130,6 +130,9 @@ describe('backups: kinds, retention, verification, schedule (real Docker, Postgr
       { kind: 'pre_upgrade' as const, age: 8 },
       { kind: 'pre_restore' as const, age: 2 },
       { kind: 'final' as const, age: 300 },
+      // Today's scheduled backup is done: without it the seeded history (newest scheduled one a day old) makes
+      // the instance due for today's slot, and the scheduler sweep could take a backup in the middle of this test.
+      { kind: 'scheduled' as const, age: 0 },
     ].map((b) => ({ ...b, id: randomUUID(), status: 'completed' as BackupStatus }));
     seeded.push({ id: randomUUID(), kind: 'manual', status: 'failed', age: 9 });
     for (const b of seeded) {
