@@ -1,7 +1,9 @@
 /**
  * The POST load generator shared by bench:webhooks and bench:payments: plain node:http with keep-alive, in a
  * worker thread of its own so it does not share the measured server's event loop. Each body is sent once,
- * `connections` at a time, and its latency recorded in order.
+ * `connections` at a time, and its latency recorded in order. With `openFirst`, every connection is opened (one
+ * untimed GET of that path each) before the clock starts, so the figures are the answers over established
+ * connections, as behind a proxy that keeps its upstream connections alive.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -15,7 +17,7 @@ export interface LoadResult {
 const GENERATOR = `
 const { parentPort, workerData } = require('node:worker_threads');
 const http = require('node:http');
-const { url, bodies, connections, headers } = workerData;
+const { url, bodies, connections, headers, openFirst } = workerData;
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
 const target = new URL(url);
 const latencies = new Array(bodies.length);
@@ -45,7 +47,19 @@ async function lane() {
     latencies[i] = await send(bodies[i]);
   }
 }
+function open() {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ agent, host: target.hostname, port: target.port, path: openFirst, method: 'GET' }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 (async () => {
+  // All at once: the agent opens one socket per request in flight, so each ends up with a connection of its own.
+  if (openFirst) await Promise.all(Array.from({ length: connections }, open));
   const started = Date.now();
   await Promise.all(Array.from({ length: connections }, lane));
   parentPort.postMessage({ durationMs: Date.now() - started, latenciesMs: latencies, statuses, errors });
@@ -58,9 +72,13 @@ export function runPostLoad(
   bodies: string[],
   connections: number,
   headers: Record<string, string>,
+  options: { openFirst?: string } = {},
 ): Promise<LoadResult> {
   return new Promise((done, fail) => {
-    const worker = new Worker(GENERATOR, { eval: true, workerData: { url, bodies, connections, headers } });
+    const worker = new Worker(GENERATOR, {
+      eval: true,
+      workerData: { url, bodies, connections, headers, openFirst: options.openFirst },
+    });
     worker.once('message', (result: LoadResult) => {
       void worker.terminate();
       done(result);
