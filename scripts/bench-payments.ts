@@ -169,7 +169,8 @@ async function main(): Promise<void> {
       .filter((line) => /could not store/i.test(line));
     if (refusals.length > 0) console.log(`billing refused results:\n${refusals.slice(0, 5).join('\n')}`);
     const sorted = [...load.latenciesMs].sort((a, b) => a - b);
-    if (process.env.BENCH_LATENCY_FILE) writeFileSync(process.env.BENCH_LATENCY_FILE, load.latenciesMs.join('\n'));
+    if (process.env.BENCH_LATENCY_FILE)
+      writeFileSync(process.env.BENCH_LATENCY_FILE, load.latenciesMs.join('\n'));
     let recorded = 0;
     const deadline = Date.now() + Number(process.env.BENCH_DRAIN_TIMEOUT_MS ?? 300_000);
     while (Date.now() < deadline) {
