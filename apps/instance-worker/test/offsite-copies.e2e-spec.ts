@@ -226,19 +226,24 @@ describe('off-host backup copies (real Docker, Postgres, Redis and the test S3 s
 
 /**
  * A TCP forwarder to the test S3 server that can cut every connection once `cutAfter` bytes went upstream
- * (the store going away mid-upload), hang them instead (a store that stops answering), or pass everything.
+ * (the store going away mid-upload), hang them instead (a store that stops answering), refuse every connection
+ * (a store that is down), or pass everything.
  */
 class FlakyS3Proxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private sent = 0;
-  mode: 'pass' | 'cut' | 'hang' = 'pass';
+  mode: 'pass' | 'cut' | 'hang' | 'down' = 'pass';
   cutAfter = 0;
   port = 0;
 
   async start(): Promise<string> {
     const target = new URL(TEST_S3.endpoint);
     this.server = createServer((client) => {
+      if (this.mode === 'down') {
+        client.destroy();
+        return;
+      }
       const upstream = connect(Number(target.port), target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -267,6 +272,12 @@ class FlakyS3Proxy {
   breakAfter(mode: 'cut' | 'hang', bytes: number): void {
     this.cutAfter = this.sent + bytes;
     this.mode = mode;
+  }
+
+  /** The store is gone: every connection, open or new, is cut at once. */
+  down(): void {
+    this.mode = 'down';
+    for (const s of this.sockets) s.destroy();
   }
 
   heal(): void {
@@ -355,6 +366,61 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
       90_000,
     );
   }
+
+  it('a download or restore that needs the off-host copy while the store is down waits for it: 503, then restored once it is back', async () => {
+    const service = kit.app.app.get(InstanceBackupsService);
+    const prepared = await backedUp(kit);
+    let row = prepared.row;
+    const { backup } = prepared;
+    await waitUploaded(kit, prefix, backup);
+    // The only copy left is off-host, and the store goes down.
+    rmSync(service.instanceDir(row.id), { recursive: true, force: true });
+    proxy.down();
+    try {
+      const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
+      const expires = Math.floor(Date.now() / 1000) + 60;
+      const res = await kit.app.request({
+        method: 'GET',
+        url: `/backups/${backup.id}/download?expires=${expires}&signature=${encodeURIComponent(signBackupDownload(secret, backup.id, expires))}`,
+      });
+      // Not 409 BACKUP_CORRUPT: nothing says the copy is bad.
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'BACKUP_STORE_UNAVAILABLE' });
+      expect(res.headers['retry-after']).toBe('60');
+
+      const db = await kit.instanceDb(row);
+      try {
+        await db.query(`UPDATE notes SET body = 'after'`);
+      } finally {
+        await db.end();
+      }
+      await kit.act(row.id, 'stop');
+      row = await kit.waitForStatus(row.id, 'stopped');
+      await kit.act(row.id, 'restore', { backup_id: backup.id });
+      // Both attempts meet the store down; the last one waits for it instead of failing the restore for good.
+      row = await waitFor(
+        'the restore to wait for the store',
+        async () => {
+          const current = await kit.get(row.id);
+          return current.statusReason?.startsWith('waiting for an unreachable dependency') ? current : null;
+        },
+        60_000,
+        250,
+      );
+      expect(row.statusReason).toContain(`backup ${backup.id}: the off-host copy is out of reach for now`);
+      expect(row).toMatchObject({ status: 'stopped', lastError: null });
+      expect(row.pendingOperation).toMatchObject({ action: 'restore' });
+      expect(await notes(kit, row)).toEqual(['after']); // untouched while it waits
+    } finally {
+      proxy.heal();
+    }
+    row = await kit.waitForOperation(row.id, 'stopped', 120_000);
+    expect(row.lastError).toBeNull();
+    expect(await notes(kit, row)).toEqual(['before']);
+    expect(await kit.app.app.get(InstanceBackupsRepository).findById(backup.id)).toMatchObject({
+      status: 'completed',
+    });
+  }, 240_000);
 
   it('an upload cut off mid-way by the store is retried until whole, and never listed as copied before', async () => {
     const copies = kit.app.app.get(BackupOffsiteCopiesRepository);

@@ -182,7 +182,7 @@ describe('user-service: access tokens and signing keys', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const wrong: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 9; i++) {
       const a = await timed(customer.email);
       const b = await timed(uniqueEmail('nobody'));
       expect(a.res.statusCode).toBe(401);
@@ -193,10 +193,12 @@ describe('user-service: access tokens and signing keys', () => {
       wrong.push(a.ms);
       unknown.push(b.ms);
     }
-    // Both pay one argon2id verification; without the dummy hash the unknown email would be ~10x faster.
+    // Both pay one argon2id verification; without the dummy hash the unknown email would be ~10x faster. The
+    // bounds are wide because CI runs this beside Docker-heavy suites on 2 CPUs (0.6-1.6 failed there once): they
+    // still tell one hash from none.
     const ratio = median(unknown) / median(wrong);
-    expect(ratio).toBeGreaterThan(0.6);
-    expect(ratio).toBeLessThan(1.6);
+    expect(ratio).toBeGreaterThan(0.4);
+    expect(ratio).toBeLessThan(2.5);
   });
 });
 

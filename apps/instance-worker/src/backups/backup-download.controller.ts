@@ -13,7 +13,11 @@ import {
 } from '@app/instance-data';
 import type { Config } from '../config/env';
 import { BackupCorruptError, InstanceBackupsService } from '../lifecycle/instance-backups.service';
+import { OffsiteStoreUnavailableError } from './offsite/offsite-backup-store';
 import { odooBackupZip } from './odoo-zip-exporter';
+
+/** What a download of an off-host-only backup asks for while the store is down. */
+const STORE_RETRY_AFTER_SECONDS = 60;
 
 export class BackupDownloadQueryDto {
   @ApiProperty({ description: 'Unix seconds after which the link no longer works' })
@@ -62,7 +66,7 @@ export class BackupDownloadController {
     403: ['DOWNLOAD_LINK_INVALID', 'DOWNLOAD_LINK_EXPIRED'],
     404: ['BACKUP_NOT_FOUND'],
     409: ['BACKUP_CORRUPT'],
-    503: ['DOWNLOADS_DISABLED'],
+    503: ['DOWNLOADS_DISABLED', 'BACKUP_STORE_UNAVAILABLE'],
   })
   async download(
     @Param('backupId', ParseUUIDPipe) backupId: string,
@@ -83,6 +87,14 @@ export class BackupDownloadController {
     await this.backups.verify(backup).catch((error: unknown) => {
       if (error instanceof BackupCorruptError) {
         throw new DomainError(HttpStatus.CONFLICT, 'BACKUP_CORRUPT', error.message);
+      }
+      if (error instanceof OffsiteStoreUnavailableError) {
+        void reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+        throw new DomainError(
+          HttpStatus.SERVICE_UNAVAILABLE,
+          'BACKUP_STORE_UNAVAILABLE',
+          'This backup is kept off-host only and the backup store cannot be reached now; try again in a minute',
+        );
       }
       throw error;
     });

@@ -22,6 +22,7 @@ import { expiredBackups } from '../backups/backup-retention';
 import { BackupVerifier } from '../backups/backup-verifier';
 import { readDumpManifest } from '../backups/dump-manifest';
 import { OffsiteBackupCopies } from '../backups/offsite/offsite-backup-copies';
+import { OffsiteStoreUnavailableError } from '../backups/offsite/offsite-backup-store';
 import type { Config } from '../config/env';
 import { InstanceRuntime } from './instance-runtime';
 import { OdooDatabaseProvisioner } from './odoo-database.provisioner';
@@ -155,7 +156,8 @@ export class InstanceBackupsService {
   /**
    * Both files still match the checksums recorded at backup time. When the local files are gone or damaged
    * and an off-host copy exists, that copy is fetched back into their place first (restore and download then
-   * read it as usual).
+   * read it as usual). BackupCorruptError (permanent) when no good copy exists; OffsiteStoreUnavailableError
+   * when the only copy is in a store that cannot be reached now.
    */
   async verify(backup: InstanceBackupEntity): Promise<void> {
     try {
@@ -163,8 +165,16 @@ export class InstanceBackupsService {
     } catch (error) {
       if (!(error instanceof BackupCorruptError) || backup.status !== 'completed') throw error;
       const fetched = await this.offsite.fetchBack(backup).catch((fetchError: unknown) => {
+        const reason = fetchError instanceof Error ? fetchError.message : String(fetchError);
+        // The copy may be fine: the store is down. Not corrupt: the caller waits for it (job) or says 503.
+        if (fetchError instanceof OffsiteStoreUnavailableError) {
+          throw new OffsiteStoreUnavailableError(
+            `backup ${backup.id}: the off-host copy is out of reach for now (${reason}); local files: ${error.message}`,
+            { cause: fetchError },
+          );
+        }
         throw new BackupCorruptError(
-          `${error.message}; the off-host copy could not be fetched either: ${fetchError instanceof Error ? fetchError.message : String(fetchError)}`,
+          `${error.message}; the off-host copy could not be fetched either: ${reason}`,
         );
       });
       if (!fetched) throw error;

@@ -1,3 +1,5 @@
+import { OffsiteStoreUnavailableError } from '../backups/offsite/offsite-backup-store';
+
 const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 /**
  * Postgres ending or refusing sessions while it stops or starts: admin_shutdown, crash_shutdown and
@@ -7,8 +9,8 @@ const POSTGRES_GOING_AWAY = new Set(['57P01', '57P02', '57P03']);
 
 /**
  * True when `error`, or an error it was caused by, says a dependency could not be reached at all: the container
- * engine's socket missing or refusing while dockerd restarts, or the database refusing connections or ending
- * sessions while it restarts. The engine or the database never answered, so nothing was decided: a job that meets this waits for
+ * engine's socket missing or refusing while dockerd restarts, the database refusing connections or ending
+ * sessions while it restarts, or the off-host backup store out of reach when a backup's only copy is there. The engine or the database never answered, so nothing was decided: a job that meets this waits for
  * the dependency (JobDeferral) instead of failing for good on its last attempt.
  */
 export function isDependencyUnreachable(error: unknown): boolean {
@@ -21,6 +23,8 @@ export function isDependencyUnreachable(error: unknown): boolean {
     if (typeof message === 'string' && /\bconnect (ENOENT|ECONNREFUSED)\b/.test(message)) return true;
     // node-postgres, when the server closed a session without a word (a restart's fast shutdown).
     if (message === 'Connection terminated unexpectedly') return true;
+    // The off-host backup store (BACKUP_S3_*) down while a restore, download or copy needs the only copy.
+    if (current instanceof OffsiteStoreUnavailableError) return true;
     current = cause;
   }
   return false;

@@ -23,9 +23,22 @@ export interface OffsiteBackupStore {
   put(key: string, body: Readable, sha256: string, signal?: AbortSignal): Promise<void>;
   /** null when there is no such object. */
   head(key: string): Promise<OffsiteObjectInfo | null>;
+  /**
+   * The object's bytes. Throws OffsiteStoreUnavailableError when the store cannot be reached or fails on its
+   * side (network, timeout, 5xx), whether before the body or while it streams; any other error (no such object,
+   * access refused) is an answer about the object itself.
+   */
   get(key: string): Promise<Readable>;
   /** Idempotent: deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
+}
+
+/**
+ * The store could not be reached or failed on its side: nothing is known about the copy, which may be fine. Whoever
+ * needs it waits and tries again (a job defers, a download answers 503) rather than call the backup corrupt.
+ */
+export class OffsiteStoreUnavailableError extends Error {
+  override readonly name = 'OffsiteStoreUnavailableError';
 }
 
 export const OFFSITE_BACKUP_STORE = Symbol('OFFSITE_BACKUP_STORE');

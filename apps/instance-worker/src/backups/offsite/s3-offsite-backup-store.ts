@@ -7,9 +7,13 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { OffsiteBackupEnv } from './offsite-backup-env';
-import type { OffsiteBackupStore, OffsiteObjectInfo } from './offsite-backup-store';
+import {
+  OffsiteStoreUnavailableError,
+  type OffsiteBackupStore,
+  type OffsiteObjectInfo,
+} from './offsite-backup-store';
 
 /** 8 MiB parts, two in flight: an upload holds at most ~16 MiB whatever the backup's size. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -75,9 +79,20 @@ export class S3OffsiteBackupStore implements OffsiteBackupStore {
   }
 
   async get(key: string): Promise<Readable> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    if (!(answer.Body instanceof Readable)) throw new Error(`s3://${this.bucket}/${key}: no body`);
-    return answer.Body;
+    const where = `s3://${this.bucket}/${key}`;
+    let answer;
+    try {
+      answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw storeAnswered(error) ? error : unavailable(where, error);
+    }
+    if (!(answer.Body instanceof Readable)) throw new Error(`${where}: no body`);
+    const body = answer.Body;
+    // A body cut off mid-way (connection reset, store gone) says nothing about the object either.
+    const checked = new PassThrough();
+    body.on('error', (error) => checked.destroy(unavailable(where, error)));
+    checked.on('close', () => body.destroy());
+    return body.pipe(checked);
   }
 
   async delete(key: string): Promise<void> {
@@ -87,4 +102,20 @@ export class S3OffsiteBackupStore implements OffsiteBackupStore {
   destroy(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * True when the store itself answered about the request (4xx: no such key, access refused, bad request): a
+ * fact about the object or our credentials. Everything else (no answer, a timeout, 408, 429 or a 5xx after the
+ * SDK's own retries) means the store is not usable now.
+ */
+function storeAnswered(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  const status = error.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+function unavailable(where: string, error: unknown): OffsiteStoreUnavailableError {
+  const reason = error instanceof Error ? error.message || error.name : String(error);
+  return new OffsiteStoreUnavailableError(`${where}: the store is unreachable (${reason})`, { cause: error });
 }
