@@ -6,6 +6,7 @@ import { KillBillEmulator } from '../../../libs/testing/src/killbill-emulator';
 import { BillingProvider } from '../src/billing-provider/billing-provider';
 import { KillBillBillingProvider } from '../src/billing-provider/killbill.billing-provider';
 import { NoneBillingProvider } from '../src/billing-provider/none.billing-provider';
+import type { SubscriptionEntity } from '../src/records/subscription.entity';
 import {
   billingEnv,
   BillingUnderTest,
@@ -39,6 +40,16 @@ describe('BillingProvider chosen at boot', () => {
     expect(provider).toBeInstanceOf(KillBillBillingProvider);
     expect(provider.name).toBe('killbill');
     expect(provider.reconciles).toBe(true);
+    // Changes of a subscription Kill Bill holds go through it; one made without an engine changes locally.
+    expect(provider.manages({ provider: 'killbill' } as SubscriptionEntity)).toBe(true);
+    expect(provider.manages({ provider: 'none' } as SubscriptionEntity)).toBe(false);
+    let refused: unknown;
+    try {
+      provider.requireManaged({ provider: 'none' } as SubscriptionEntity);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toMatchObject({ code: 'BILLING_DISABLED' });
     await waitFor(() => provider.bootstrapStatus().status === 'ready', 'Kill Bill bootstrap ready');
     expect(await provider.health()).toMatchObject({ provider: 'killbill' });
   });
@@ -51,6 +62,7 @@ describe('BillingProvider chosen at boot', () => {
     const provider = billing.harness.app.get(BillingProvider);
     expect(provider).toBeInstanceOf(NoneBillingProvider);
     expect(provider.reconciles).toBe(false);
+    expect(provider.manages({ provider: 'none' } as SubscriptionEntity)).toBe(false);
     expect(provider.bootstrapStatus().status).toBe('disabled');
     await expect(provider.bootstrap()).rejects.toMatchObject({ code: 'BILLING_DISABLED' });
     expect(await provider.catalog()).toBeNull();

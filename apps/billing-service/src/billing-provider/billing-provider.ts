@@ -77,8 +77,15 @@ export abstract class BillingProvider {
     command: CreateSubscriptionCommand,
     plan: PlanChoice,
   ): Promise<CreatedSubscription>;
-  /** Throws BillingDisabledError unless this provider manages the subscription (changes go through it). */
-  abstract requireManaged(row: SubscriptionEntity): void;
+  /**
+   * Whether this provider's engine holds the subscription (changes then go through it). A subscription made
+   * without an engine is changed locally, whatever provider runs now.
+   */
+  abstract manages(row: SubscriptionEntity): boolean;
+  /** Throws BillingDisabledError unless this provider manages the subscription. */
+  requireManaged(row: SubscriptionEntity): void {
+    if (!this.manages(row)) throw new BillingDisabledError();
+  }
   /** Cancels at the end of the term; SUBSCRIPTION_ENDED when it already ended. */
   abstract cancelSubscription(subscriptionId: string): Promise<void>;
   /** Withdraws a pending cancellation; NO_PENDING_CANCELLATION when there is none. */

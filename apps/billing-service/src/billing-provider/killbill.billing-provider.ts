@@ -25,7 +25,6 @@ import { SubscriptionsRepository } from '../records/subscriptions.repository';
 import {
   AccountOverdueError,
   AccountState,
-  BillingDisabledError,
   BillingProvider,
   CreatedSubscription,
   CreateSubscriptionCommand,
@@ -154,8 +153,8 @@ export class KillBillBillingProvider extends BillingProvider implements OnApplic
     }
   }
 
-  requireManaged(row: SubscriptionEntity): void {
-    if (row.provider !== 'killbill') throw new BillingDisabledError();
+  manages(row: SubscriptionEntity): boolean {
+    return row.provider === 'killbill';
   }
 
   async cancelSubscription(subscriptionId: string): Promise<void> {

@@ -54,8 +54,8 @@ export class NoneBillingProvider extends BillingProvider {
     return { subscription, created: inserted, accountId: null };
   }
 
-  requireManaged(): void {
-    throw new BillingDisabledError();
+  manages(): boolean {
+    return false;
   }
 
   cancelSubscription(): Promise<void> {

@@ -9,6 +9,7 @@ import {
 /** PAYMENT_GATEWAY=none: the platform takes no online payments (operators record them by hand). */
 export class NonePaymentGateway extends PaymentGateway {
   readonly name = 'none' as const;
+  readonly takesPayments = false;
 
   ensureEnabled(): void {
     throw new PaymentsDisabledError();

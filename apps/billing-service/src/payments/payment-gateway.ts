@@ -44,6 +44,8 @@ export interface GatewayReport {
  */
 export abstract class PaymentGateway {
   abstract readonly name: 'paynow' | 'none';
+  /** Whether payments are taken at all (and so whether pending ones are polled). */
+  abstract readonly takesPayments: boolean;
   /** Throws PaymentsDisabledError when payments are off (checked before anything is written). */
   abstract ensureEnabled(): void;
   /** Starts a payment; throws PaymentRefusedError (the gateway said no) or PaymentGatewayUnavailableError. */

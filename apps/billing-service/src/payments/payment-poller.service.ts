@@ -4,6 +4,7 @@ import { errorMessage } from '../common/ids';
 import { forEachLimit, PollingLoop } from '../common/polling-loop';
 import type { Config } from '../config/env';
 import { PaymentConfirmation } from './payment-confirmation.service';
+import { PaymentGateway } from './payment-gateway';
 import { PaymentMetrics } from './payment-metrics';
 import { PaymentsRepository } from './payments.repository';
 
@@ -26,12 +27,13 @@ export class PaymentPoller implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly payments: PaymentsRepository,
     private readonly confirmation: PaymentConfirmation,
     private readonly metrics: PaymentMetrics,
+    private readonly gateway: PaymentGateway,
   ) {
     this.loop = new PollingLoop('PaymentPoller', config.PAYMENT_WORK_POLL_MS, () => this.drainOnce());
   }
 
   onApplicationBootstrap(): void {
-    if (this.config.PAYMENT_GATEWAY !== 'none') this.loop.start();
+    if (this.gateway.takesPayments) this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {

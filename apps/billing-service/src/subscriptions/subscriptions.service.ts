@@ -119,7 +119,8 @@ export class SubscriptionsService {
     if (plan.name === row.planName && !row.pendingPlanName) {
       throw new ConflictError('SAME_PLAN', `The subscription is already on ${plan.name}`);
     }
-    if (row.provider === 'none') {
+    if (!this.provider.manages(row)) {
+      // No billing engine holds this subscription: the plan changes here, at once.
       await this.instances.setLimits(row.instanceId, await this.plans.entitlementsFor(plan.name));
       await this.subscriptions.setPlan(row.id, plan.name);
       return subscriptionView(await this.reload(row.id));

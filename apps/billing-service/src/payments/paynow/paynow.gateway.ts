@@ -51,6 +51,7 @@ export interface PaynowGatewayOptions {
 
 export class PaynowGateway extends PaymentGateway {
   readonly name = 'paynow' as const;
+  readonly takesPayments = true;
 
   constructor(
     private readonly client: PaynowClient,
