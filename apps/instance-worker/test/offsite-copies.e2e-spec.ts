@@ -95,6 +95,30 @@ async function backedUp(
   return { row, backup: backup as InstanceBackupEntity };
 }
 
+/** A backed-up instance whose backup is copied off-host, then lost from the worker's disk (every backup of it). */
+async function offHostOnly(
+  kit: LifecycleTestKit,
+  prefix: string,
+): Promise<{ row: InstanceEntity; backup: InstanceBackupEntity }> {
+  const prepared = await backedUp(kit);
+  await waitUploaded(kit, prefix, prepared.backup);
+  rmSync(kit.app.app.get(InstanceBackupsService).instanceDir(prepared.row.id), {
+    recursive: true,
+    force: true,
+  });
+  return prepared;
+}
+
+/** GET of the backup's download, with a link signed as instance-service signs it. */
+function download(kit: LifecycleTestKit, backup: InstanceBackupEntity) {
+  const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
+  const expires = Math.floor(Date.now() / 1000) + 60;
+  return kit.app.request({
+    method: 'GET',
+    url: `/backups/${backup.id}/download?expires=${expires}&signature=${encodeURIComponent(signBackupDownload(secret, backup.id, expires))}`,
+  });
+}
+
 describe('off-host backup copies (real Docker, Postgres, Redis and the test S3 server)', () => {
   const prefix = `test-${randomBytes(4).toString('hex')}/`;
   const kit = new LifecycleTestKit({ ...testS3Env(prefix), MANUAL_BACKUPS_KEEP: '1' });
@@ -136,19 +160,10 @@ describe('off-host backup copies (real Docker, Postgres, Redis and the test S3 s
 
   it('restores and downloads from the bucket once the local files are lost', async () => {
     const service = kit.app.app.get(InstanceBackupsService);
-    const prepared = await backedUp(kit);
+    const prepared = await offHostOnly(kit, prefix);
     let row = prepared.row;
     const { backup } = prepared;
-    await waitUploaded(kit, prefix, backup);
-
-    // The worker's disk loses every backup of the instance.
-    rmSync(service.instanceDir(row.id), { recursive: true, force: true });
-    const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
-    const expires = Math.floor(Date.now() / 1000) + 60;
-    const res = await kit.app.request({
-      method: 'GET',
-      url: `/backups/${backup.id}/download?expires=${expires}&signature=${encodeURIComponent(signBackupDownload(secret, backup.id, expires))}`,
-    });
+    const res = await download(kit, backup);
     expect(res.statusCode).toBe(200);
     const dir = mkdtempSync(join(tmpdir(), 'bk-offsite-zip-'));
     chmodSync(dir, 0o755);
@@ -368,21 +383,13 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
   }
 
   it('a download or restore that needs the off-host copy while the store is down waits for it: 503, then restored once it is back', async () => {
-    const service = kit.app.app.get(InstanceBackupsService);
-    const prepared = await backedUp(kit);
+    const prepared = await offHostOnly(kit, prefix);
     let row = prepared.row;
     const { backup } = prepared;
-    await waitUploaded(kit, prefix, backup);
     // The only copy left is off-host, and the store goes down.
-    rmSync(service.instanceDir(row.id), { recursive: true, force: true });
     proxy.down();
     try {
-      const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
-      const expires = Math.floor(Date.now() / 1000) + 60;
-      const res = await kit.app.request({
-        method: 'GET',
-        url: `/backups/${backup.id}/download?expires=${expires}&signature=${encodeURIComponent(signBackupDownload(secret, backup.id, expires))}`,
-      });
+      const res = await download(kit, backup);
       // Not 409 BACKUP_CORRUPT: nothing says the copy is bad.
       expect(res.statusCode).toBe(503);
       expect(res.json()).toMatchObject({ code: 'BACKUP_STORE_UNAVAILABLE' });
@@ -534,12 +541,7 @@ describe('without BACKUP_S3_* nothing is copied', () => {
     expect(rows[0]?.n).toBe(0);
     // Lost local files stay lost: nothing to fetch back from.
     rmSync(backup.dbDumpPath ?? '', { force: true });
-    const secret = backupDownloadSecret({ NODE_ENV: 'test' }) ?? '';
-    const expires = Math.floor(Date.now() / 1000) + 60;
-    const res = await kit.app.request({
-      method: 'GET',
-      url: `/backups/${backup.id}/download?expires=${expires}&signature=${encodeURIComponent(signBackupDownload(secret, backup.id, expires))}`,
-    });
+    const res = await download(kit, backup);
     expect(res.json()).toMatchObject({ statusCode: 409, code: 'BACKUP_CORRUPT' });
   }, 120_000);
 });
