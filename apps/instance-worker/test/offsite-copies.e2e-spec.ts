@@ -452,6 +452,12 @@ describe('off-host copies survive an interrupted upload (store cut off, worker r
     expect(
       failures?.values.find((v) => v.labels.operation === 'upload' && v.labels.result === 'failed')?.value,
     ).toBeGreaterThanOrEqual(1);
+    // What BackupOffsiteCopyLagging watches: the copy waits, and the gauge says for how long.
+    const waiting = await kit.app.app
+      .get(MetricsRegistry)
+      .registry.getSingleMetric('backup_offsite_copy_oldest_pending_seconds')
+      ?.get();
+    expect(waiting?.values[0]?.value).toBeGreaterThan(0);
 
     proxy.heal();
     await watchCopy(

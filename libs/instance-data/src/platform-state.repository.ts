@@ -77,6 +77,18 @@ export class PlatformStateRepository {
     return row?.n ?? 0;
   }
 
+  /**
+   * Seconds the oldest off-host copy still to upload has waited since its backup completed (0 when none waits:
+   * every copy is up, or BACKUP_S3_* is off and there are none).
+   */
+  async oldestPendingOffsiteCopySeconds(): Promise<number> {
+    const [row] = (await this.dataSource.query(
+      `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS s
+         FROM backup_offsite_copies WHERE state = 'pending'`,
+    )) as { s: number }[];
+    return row?.s ?? 0;
+  }
+
   /** Storage limits of the instances the worker has measured (their usage is instance_storage_bytes). */
   async measuredStorageLimits(): Promise<{ instanceId: string; storageLimit: string }[]> {
     const rows = (await this.dataSource.query(

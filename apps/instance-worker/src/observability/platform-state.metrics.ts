@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Gauge, type Metric } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { APP_CONFIG } from '@app/config';
 import { PlatformStateRepository } from '@app/instance-data';
 import { MetricsRegistry } from '@app/metrics';
@@ -45,7 +45,8 @@ export class PlatformStateMetrics {
       labelNames: L[],
       collect: (g: Gauge<L>) => Promise<void>,
     ): void => {
-      if (metrics.registry.getSingleMetric(name) as Metric | undefined) return;
+      // The newest instance reads: a registry outlives an app closed and made again in one process (tests).
+      metrics.registry.removeSingleMetric(name);
       const logger = this.logger;
       new Gauge<L>({
         name,
@@ -102,6 +103,12 @@ export class PlatformStateMetrics {
       'Completed backups whose test restore (scratch database, sanity query) failed within the last 24 hours',
       [],
       async (g) => g.set(await this.state.failedVerificationsWithin(24)),
+    );
+    gauge(
+      'backup_offsite_copy_oldest_pending_seconds',
+      'Seconds the oldest backup still without its off-host copy (BACKUP_S3_*) has waited for it (0: none waits)',
+      [],
+      async (g) => g.set(await this.state.oldestPendingOffsiteCopySeconds()),
     );
     gauge('lifecycle_queue_jobs', 'Lifecycle queue jobs by state', ['state'], async (g) => {
       const counts = await this.queue.queue.getJobCounts(...QUEUE_STATES);
