@@ -152,4 +152,62 @@ describe('portal: pay an overdue invoice by EcoCash and see the instance resume 
     await expectAccessible(page, 'billing after payment');
     await screenshot(page, 'billing-paid-mobile');
   }, 600_000);
+
+  it("pays the next month's invoice by card on PayNow's page and lands back in the portal, paid", async () => {
+    kb.advanceBy({ months: 1 });
+    // The new invoice appears in the list (re-read on reload; nothing pushes invoices to the page).
+    const payNext = page.getByRole('button', { name: /^Pay invoice/ }).first();
+    for (let tries = 0; !(await payNext.isVisible()); tries++) {
+      if (tries > 60) throw new Error('no new unpaid invoice after a month');
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+    }
+    await payNext.click();
+    await page.getByLabel(/^Card/).check();
+    expect(await page.getByLabel('Mobile number').count()).toBe(0);
+    await page.getByRole('button', { name: 'Continue to card payment' }).click();
+    // PayNow's own page (the emulator's), where the card is entered; the customer pays.
+    await page.waitForURL((url) => url.href.startsWith(`${paynow.url}/Payment/ConfirmPayment/`));
+    await page.getByRole('button', { name: 'Pay', exact: true }).click();
+    // PayNow sends the browser back to the portal (PAYNOW_RETURN_URL), still logged in.
+    await page.waitForURL(`${PORTAL}/payments`);
+    await page.getByRole('heading', { name: 'Payment history' }).waitFor();
+    await page
+      .getByRole('row', { name: /card/ })
+      .locator('[data-status="paid"]')
+      .waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+    await page.locator('[data-invoice]').first().waitFor();
+    expect(await page.getByRole('button', { name: /^Pay invoice/ }).count()).toBe(0);
+    // Kill Bill recorded it once, as an external payment keyed by our payment id.
+    const recorded = kb
+      .requestLog()
+      .filter((r) => r.method === 'POST' && /\/1\.0\/kb\/invoices\/[^/]+\/payments$/.test(r.path));
+    expect(recorded).toHaveLength(2); // the EcoCash one before, and this one
+  }, 300_000);
+
+  it('cancels the subscription at the end of the term, then keeps it (both reach Kill Bill and survive a reload)', async () => {
+    const subscriptions = page.getByRole('region', { name: 'Subscriptions' });
+    await subscriptions.getByRole('button', { name: 'Cancel at end of term' }).click();
+    await expectAccessible(page, 'cancel subscription');
+    await page.getByRole('button', { name: 'Cancel subscription' }).click();
+    await subscriptions.getByRole('button', { name: 'Keep it' }).waitFor();
+    expect(await subscriptions.getByText(/^Ends /).count()).toBe(1);
+    await page.reload();
+    await subscriptions.getByRole('button', { name: 'Keep it' }).waitFor();
+    const kbCalls = () =>
+      kb
+        .requestLog()
+        .filter((r) => /\/1\.0\/kb\/subscriptions\/[^/]+(\/uncancel)?$/.test(r.path) && r.method !== 'GET')
+        .map((r) => `${r.method} ${r.path.endsWith('/uncancel') ? 'uncancel' : 'subscription'} ${r.status}`);
+    expect(kbCalls()).toEqual(['DELETE subscription 204']);
+
+    await subscriptions.getByRole('button', { name: 'Keep it' }).click();
+    await subscriptions.getByRole('button', { name: 'Cancel at end of term' }).waitFor();
+    await page.reload();
+    await subscriptions.getByRole('button', { name: 'Cancel at end of term' }).waitFor();
+    expect(kbCalls()).toEqual(['DELETE subscription 204', 'PUT uncancel 204']);
+    await screenshot(page, 'billing-subscription-kept-mobile');
+  }, 180_000);
 });
