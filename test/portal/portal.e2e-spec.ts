@@ -8,6 +8,7 @@ import {
   removeInstanceResources,
   strongPassword,
   uniqueEmail,
+  waitFor,
 } from '@app/testing';
 import { launchChromium, screenshot, waitForFreePorts } from './browser';
 import {
@@ -401,4 +402,57 @@ describe('customer portal in Chromium (issue #13)', () => {
     await page.getByText('Your password is changed.').waitFor();
     await logIn(page, PORTAL, owner);
   }, 60_000);
+
+  it('logs out everywhere: the sessions in every browser end', async () => {
+    const otherContext = await browser.newContext({ viewport: MOBILE });
+    const otherPage = await otherContext.newPage();
+    await logIn(otherPage, PORTAL, owner);
+    await page.goto(`${PORTAL}/account`);
+    await page.getByRole('button', { name: 'Log out everywhere' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    expect((await context.cookies()).find((c) => c.name === 'saasodoo_refresh')).toBeUndefined();
+    // The phone's session is gone too: its next page asks to log in.
+    await otherPage.goto(`${PORTAL}/payments`);
+    await otherPage.getByRole('heading', { name: 'Log in' }).waitFor();
+    await otherContext.close();
+  }, 60_000);
+
+  it('deletes the account: a wrong password changes nothing; confirmed, the instances are terminated and the login is refused', async () => {
+    await logIn(page, PORTAL, owner);
+    await page.goto(`${PORTAL}/account`);
+    const danger = page.getByRole('region', { name: 'Delete account' });
+    await danger.getByLabel('Your password').fill('not-the-password-1A!');
+    await danger.getByRole('button', { name: 'Delete my account' }).click();
+    const dialog = page.getByRole('dialog');
+    // The confirm button waits for the word to be typed.
+    expect(await dialog.getByRole('button', { name: 'Delete account' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('Type DELETE to confirm').fill('DELETE');
+    await dialog.getByRole('button', { name: 'Delete account' }).click();
+    await danger.locator('[role="alert"], .field-error').first().waitFor();
+    const statusNow = async () =>
+      (
+        await adminQuery<{ status: string }>(
+          `SELECT status FROM instances WHERE id = '${instanceId}'`,
+          `instance${SUFFIX}`,
+        )
+      )[0]?.status;
+    expect(await statusNow()).toBe('running');
+
+    await danger.getByLabel('Your password').fill(owner.password);
+    await danger.getByRole('button', { name: 'Delete my account' }).click();
+    await expectAccessible(page, 'delete account');
+    await dialog.getByLabel('Type DELETE to confirm').fill('DELETE');
+    await dialog.getByRole('button', { name: 'Delete account' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await waitFor(
+      "the deleted owner's instance to be terminated",
+      async () => (await statusNow()) === 'terminated',
+      120_000,
+    );
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill(owner.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('[role="alert"], .field-error').first().waitFor();
+    expect(page.url()).toContain('/login');
+  }, 180_000);
 });
