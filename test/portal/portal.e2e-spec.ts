@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import {
   adminQuery,
@@ -402,6 +403,54 @@ describe('customer portal in Chromium (issue #13)', () => {
     await page.getByText('Your password is changed.').waitFor();
     await logIn(page, PORTAL, owner);
   }, 60_000);
+
+  it('resizes the instance within its plan: over the ceiling is refused at the field, within it reaches the container', async () => {
+    await page.goto(`${PORTAL}/odoo/${instanceId}/settings`);
+    const cpus = page.getByLabel('CPUs');
+    await cpus.waitFor();
+    const limits = () =>
+      JSON.parse(
+        execFileSync('docker', [
+          'inspect',
+          '--format',
+          '{{json .HostConfig}}',
+          execFileSync('docker', ['ps', '-q', '--filter', `label=saasodoo.instance.id=${instanceId}`])
+            .toString()
+            .trim(),
+        ]).toString(),
+      ) as { NanoCpus: number; Memory: number };
+    const before = limits();
+
+    // The browser keeps CPUs within the plan (the field's max) and does not send the form.
+    await cpus.fill('64');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    expect(await cpus.evaluate((el: HTMLInputElement) => el.validity.rangeOverflow)).toBe(true);
+    // Memory has no such bound in the page: the API refuses it, shown at the field, and nothing changes.
+    await cpus.fill(String(before.NanoCpus / 1e9));
+    await page.getByLabel('Memory (e.g. 2G)').fill('512G');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.locator('label:has-text("Memory") .field-error').waitFor();
+    expect(await page.getByText('Saved.').count()).toBe(0);
+    expect(limits()).toMatchObject({ NanoCpus: before.NanoCpus, Memory: before.Memory });
+
+    await cpus.fill('0.5');
+    await page.getByLabel('Memory (e.g. 2G)').fill('1G');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Saved.').waitFor();
+    await waitFor(
+      'the new limits on the container',
+      async () => {
+        const now = limits();
+        return now.NanoCpus === 500_000_000 && now.Memory === 1024 ** 3;
+      },
+      60_000,
+    );
+    await page
+      .getByRole('navigation', { name: 'Instance sections' })
+      .getByRole('link', { name: 'Overview' })
+      .click();
+    await page.getByText('0.5 CPU · 1G memory').waitFor();
+  }, 90_000);
 
   it('logs out everywhere: the sessions in every browser end', async () => {
     const otherContext = await browser.newContext({ viewport: MOBILE });

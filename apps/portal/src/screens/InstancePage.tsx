@@ -341,7 +341,21 @@ function Activity({ id }: { id: string }) {
   );
 }
 
-function Settings({ instance, writer }: { instance: Instance; writer: boolean }) {
+/**
+ * Keyed by the instance's updated_at, so a saved change (or anyone else's) refills the form; the "Saved." note
+ * lives in the page (`saved`), or it would go with the form it confirms.
+ */
+function Settings({
+  instance,
+  writer,
+  saved,
+  onSaved,
+}: {
+  instance: Instance;
+  writer: boolean;
+  saved: boolean;
+  onSaved: (saved: boolean) => void;
+}) {
   const queries = useQueryClient();
   const plans = usePlans();
   const ceiling = plans.data?.plans.find((p) => p.name === instance.plan_name)?.entitlements ?? null;
@@ -364,9 +378,16 @@ function Settings({ instance, writer }: { instance: Instance; writer: boolean })
           },
         }),
       ),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ['instances'] }),
+    onSuccess: () => {
+      onSaved(true);
+      return queries.invalidateQueries({ queryKey: ['instances'] });
+    },
   });
   const errors = fieldErrors(save.error);
+  const edit = (patch: Partial<typeof form>) => {
+    onSaved(false);
+    setForm({ ...form, ...patch });
+  };
   if (!writer) return <p>Viewers cannot change settings.</p>;
   return (
     <form
@@ -379,7 +400,7 @@ function Settings({ instance, writer }: { instance: Instance; writer: boolean })
         label="Name"
         required
         value={form.name}
-        onChange={(e) => setForm({ ...form, name: e.target.value })}
+        onChange={(e) => edit({ name: e.target.value })}
         error={errors.name}
       />
       <fieldset>
@@ -397,25 +418,25 @@ function Settings({ instance, writer }: { instance: Instance; writer: boolean })
             min="0.1"
             max={ceiling?.cpu_limit ?? 8}
             value={form.cpu_limit}
-            onChange={(e) => setForm({ ...form, cpu_limit: e.target.value })}
+            onChange={(e) => edit({ cpu_limit: e.target.value })}
             error={errors.cpu_limit}
           />
           <Field
             label="Memory (e.g. 2G)"
             value={form.memory_limit}
-            onChange={(e) => setForm({ ...form, memory_limit: e.target.value })}
+            onChange={(e) => edit({ memory_limit: e.target.value })}
             error={errors.memory_limit}
           />
           <Field
             label="Storage (e.g. 10G)"
             value={form.storage_limit}
-            onChange={(e) => setForm({ ...form, storage_limit: e.target.value })}
+            onChange={(e) => edit({ storage_limit: e.target.value })}
             error={errors.storage_limit}
           />
         </div>
       </fieldset>
       {save.isError && Object.keys(errors).length === 0 && <ErrorNote error={save.error} />}
-      {save.isSuccess && <p role="status">Saved.</p>}
+      {saved && !save.isPending && <p role="status">Saved.</p>}
       <button type="submit" aria-busy={save.isPending} disabled={save.isPending}>
         Save settings
       </button>
@@ -427,6 +448,8 @@ export default function InstancePage() {
   const { id = '', tab = 'overview' } = useParams();
   const instance = useInstance(id);
   const tenants = useTenants();
+  const [saved, setSaved] = useState(false);
+  useEffect(() => setSaved(false), [id, tab]);
   if (instance.isPending) return <Loading what="the instance" />;
   if (instance.isError) {
     if (isNotFound(instance.error)) {
@@ -473,7 +496,9 @@ export default function InstancePage() {
       {tab === 'logs' && <Logs id={id} />}
       {tab === 'backups' && <Backups instance={i} writer={writer} />}
       {tab === 'activity' && <Activity id={id} />}
-      {tab === 'settings' && <Settings key={i.updated_at} instance={i} writer={writer} />}
+      {tab === 'settings' && (
+        <Settings key={i.updated_at} instance={i} writer={writer} saved={saved} onSaved={setSaved} />
+      )}
       {!TABS.includes(tab as (typeof TABS)[number]) && <p>{errorMessage(new Error('Unknown section'))}</p>}
     </>
   );
