@@ -170,8 +170,13 @@ describe('portal: pay an overdue invoice by EcoCash and see the instance resume 
     // PayNow's own page (the emulator's), where the card is entered; the customer pays.
     await page.waitForURL((url) => url.href.startsWith(`${paynow.url}/Payment/ConfirmPayment/`));
     await page.getByRole('button', { name: 'Pay', exact: true }).click();
-    // PayNow sends the browser back to the portal (PAYNOW_RETURN_URL), still logged in.
-    await page.waitForURL(`${PORTAL}/payments`);
+    // PayNow sends the browser back to the portal (PAYNOW_RETURN_URL): the page of this payment, still logged in,
+    // which follows it until paid.
+    await page.waitForURL(/\/payments\/[0-9a-f-]{36}$/);
+    expect(page.url().startsWith(`${PORTAL}/payments/`)).toBe(true);
+    await page.locator('h1 [data-status="paid"]').waitFor({ timeout: 60_000 });
+    expect(await page.getByText(/by card/).count()).toBe(1);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Billing' }).click();
     await page.getByRole('heading', { name: 'Payment history' }).waitFor();
     await page
       .getByRole('row', { name: /card/ })

@@ -89,7 +89,10 @@ const schema = z.object({
   PAYNOW_MERCHANT_EMAIL: z.preprocess(emptyAsUndefined, z.email().optional()),
   /** Public URL of our result endpoint. Default: BILLING_SERVICE_URL + /api/billing/webhooks/paynow. */
   PAYNOW_RESULT_URL: optionalUrl,
-  /** Where the customer lands after a web payment. Default: PORTAL_URL + /billing. */
+  /**
+   * Where the customer lands after a web payment; `{payment_id}` stands for the payment's id. Default:
+   * PORTAL_URL + /payments/{payment_id} (the portal's page of that payment).
+   */
   PAYNOW_RETURN_URL: optionalUrl,
   /** true: `authemail` is PAYNOW_MERCHANT_EMAIL (an integration in test mode); false: the customer's email. */
   PAYNOW_TEST_MODE: envBoolean(false),
@@ -163,7 +166,7 @@ export const envSchema = schema
     ...env,
     KILLBILL_CALLBACK_URL: env.KILLBILL_CALLBACK_URL ?? `${env.BILLING_SERVICE_URL}${KILLBILL_WEBHOOK_PATH}`,
     PAYNOW_RESULT_URL: env.PAYNOW_RESULT_URL ?? `${env.BILLING_SERVICE_URL}${PAYNOW_RESULT_PATH}`,
-    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.PORTAL_URL}/payments`,
+    PAYNOW_RETURN_URL: env.PAYNOW_RETURN_URL ?? `${env.PORTAL_URL}/payments/{payment_id}`,
   }));
 
 export type Config = z.infer<typeof envSchema>;

@@ -9,6 +9,7 @@ export interface PaynowSettings {
   integrationId: string;
   integrationKey: string;
   resultUrl: string;
+  /** Where PayNow sends the customer back; `{payment_id}` in it becomes the payment's id (our reference). */
   returnUrl: string;
   timeoutMs: number;
 }
@@ -123,7 +124,7 @@ export class PaynowClient {
       ['reference', request.reference],
       ['amount', amountText(request.amount)],
       ['additionalinfo', request.additionalInfo],
-      ['returnurl', this.settings.returnUrl],
+      ['returnurl', returnUrlFor(this.settings.returnUrl, request.reference)],
       ['resulturl', this.settings.resultUrl],
       ['authemail', request.authEmail],
       ['status', 'Message'],
@@ -174,4 +175,9 @@ export class PaynowClient {
     }
     return parsePaynowMessage(typeof response.data === 'string' ? response.data : '');
   }
+}
+
+/** The return URL of one payment: `{payment_id}` (also as the URL parser escapes it) replaced by its id. */
+export function returnUrlFor(template: string, paymentId: string): string {
+  return template.replace(/\{payment_id\}|%7Bpayment_id%7D/gi, encodeURIComponent(paymentId));
 }
