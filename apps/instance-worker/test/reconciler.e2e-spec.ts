@@ -209,6 +209,23 @@ describe('reconciler and tenant isolation (real Docker)', () => {
     // Too young to be judged (it may belong to an instance created after the sweep read its rows).
     await kit.app.app.get(TenantNetworks).releaseOrphans(new Set(), 60_000);
     expect(await exists(`saasodoo_tenant_${orphanTenant}`)).toBe(true);
+    // Another platform's on the same engine (its own ODOO_NETWORK), empty and old enough: not this one's.
+    const foreignTenant = randomUUID();
+    kit.tenantIds.add(foreignTenant);
+    await docker.createNetwork({
+      Name: `saasodoo_tenant_${foreignTenant}`,
+      Labels: { ...labels(foreignTenant), 'saasodoo.platform': 'another-platform-odoo' },
+    });
+    await kit.app.app.get(TenantNetworks).releaseOrphans(new Set([orphanTenant]), 0);
+    expect(await exists(`saasodoo_tenant_${foreignTenant}`)).toBe(true);
+    await docker.getNetwork(`saasodoo_tenant_${foreignTenant}`).remove();
+    // The networks this platform makes say whose they are.
+    const ownTenant = randomUUID();
+    kit.tenantIds.add(ownTenant);
+    await kit.app.app.get(TenantNetworks).ensure(ownTenant);
+    const own = await docker.getNetwork(`saasodoo_tenant_${ownTenant}`).inspect();
+    expect(own.Labels).toMatchObject({ 'saasodoo.platform': kit.env.ODOO_NETWORK });
+    expect(await kit.app.app.get(TenantNetworks).releaseIfUnused(ownTenant)).toBe(true);
     // A pending instance (not entitled yet) has no container on its network, but will need it.
     const pending = kit.newInstance();
     await kit.instances.create(pending, { entitled: false, actor: 'test' });

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG } from '@app/config';
 import { InstancesRepository } from '@app/instance-data';
+import type { Config } from '../config/env';
 import { TENANT_LABEL } from '../placement/instance-spec';
 import { PLACEMENT_BACKEND, type PlacementBackend } from '../placement/placement-backend';
 import { InstanceLocks } from './instance-locks';
@@ -11,6 +13,11 @@ export const SPARES_NETWORK = 'saasodoo_spares';
 /** How long an ensured network (and its peers) is taken as given. */
 const RECENT_MS = 5_000;
 export const SPARES_LABEL = 'saasodoo.spares';
+/**
+ * Which platform made a tenant network: its ODOO_NETWORK, the network its Traefik and Postgres sit on. Two
+ * platforms on one engine (staging beside production, test runs side by side) then never sweep each other's.
+ */
+export const PLATFORM_LABEL = 'saasodoo.platform';
 
 /**
  * One bridge network per tenant: an instance joins only its tenant's network, so instances of different
@@ -28,12 +35,13 @@ export class TenantNetworks {
     @Inject(PLACEMENT_BACKEND) private readonly placement: PlacementBackend,
     private readonly locks: InstanceLocks,
     private readonly instances: InstancesRepository,
+    @Inject(APP_CONFIG) private readonly config: Pick<Config, 'ODOO_NETWORK'>,
   ) {}
 
   async ensure(tenantId: string): Promise<string> {
     return this.ensureWithPeers(
       tenantNetworkName(tenantId),
-      { [TENANT_LABEL]: tenantId, 'saasodoo.managed': 'true' },
+      { [TENANT_LABEL]: tenantId, [PLATFORM_LABEL]: this.config.ODOO_NETWORK, 'saasodoo.managed': 'true' },
       tenantId,
     );
   }
@@ -87,13 +95,17 @@ export class TenantNetworks {
    * The periodic sweep's share: tenant networks whose tenant has no unpurged instance left (`liveTenants`
    * lists those that have) are released. Concurrent purges each see the others unfinished, and a crash can
    * fall between a purge and its release; this is what removes those networks. Networks younger than
-   * `minAgeMs` are left alone: one may belong to an instance created after `liveTenants` was read.
+   * `minAgeMs` are left alone: one may belong to an instance created after `liveTenants` was read. Another
+   * platform's networks (PLATFORM_LABEL) are never this one's to judge; those made before the label existed
+   * count as this platform's, as they always did.
    */
   async releaseOrphans(liveTenants: ReadonlySet<string>, minAgeMs: number): Promise<number> {
     let released = 0;
     for (const network of await this.placement.listNetworks(['saasodoo.managed=true', TENANT_LABEL])) {
       const tenantId = network.labels[TENANT_LABEL];
       if (!tenantId || liveTenants.has(tenantId) || network.name !== tenantNetworkName(tenantId)) continue;
+      const platform = network.labels[PLATFORM_LABEL];
+      if (platform !== undefined && platform !== this.config.ODOO_NETWORK) continue;
       if (Date.now() - network.created.getTime() < minAgeMs) continue;
       if (await this.releaseIfUnused(tenantId)) released++;
     }
