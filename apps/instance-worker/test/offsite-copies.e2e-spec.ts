@@ -226,16 +226,21 @@ describe('off-host backup copies (real Docker, Postgres, Redis and the test S3 s
       async () => (await kit.instances.findById(row.id))?.purgedAt instanceof Date,
       90_000,
     );
+    // Each copy's objects go first, then its row (a worker dying in between deletes them again): wait for both.
+    const copyRowsLeft = async () =>
+      (
+        await kit.dataSource.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM backup_offsite_copies WHERE instance_id = $1`,
+          [row.id],
+        )
+      )[0]?.n;
     await waitFor(
-      'every object of the instance gone from the bucket',
-      async () => (await bucket.list(`${prefix}${row.id}/`)).length === 0,
+      'every object and copy row of the instance gone',
+      async () => (await bucket.list(`${prefix}${row.id}/`)).length === 0 && (await copyRowsLeft()) === 0,
       30_000,
     );
-    const left = await kit.dataSource.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM backup_offsite_copies WHERE instance_id = $1`,
-      [row.id],
-    );
-    expect(left[0]?.n).toBe(0);
+    expect(await bucket.list(`${prefix}${row.id}/`)).toEqual([]);
+    expect(await copyRowsLeft()).toBe(0);
   }, 240_000);
 });
 
